@@ -1,0 +1,49 @@
+import type { CategoryId, Hospital, PolicyData } from './schema.js';
+
+/** A rule ready to run: the policy's phrase or pattern compiled once at load time. */
+export interface CompiledRule {
+  id: string;
+  weight: number;
+  in: ReadonlyArray<'subject' | 'body' | 'attachment'>;
+  regex: RegExp;
+}
+
+export interface CompiledHospital {
+  hospital: Hospital;
+  domains: ReadonlySet<string>;
+  nhsmail: readonly RegExp[];
+}
+
+/**
+ * A validated, compiled policy. Everything the pure core needs; built once by loadPolicy
+ * and never mutated, so classify() stays a pure function of (message, policy, now).
+ */
+export interface Policy {
+  data: PolicyData;
+  /** sha256 (hex) of the policy's canonical JSON: stable across whitespace and key order. */
+  hash: string;
+  /** Where it was loaded from, for messages. */
+  file: string;
+  hospitals: readonly CompiledHospital[];
+  neverHospital: readonly RegExp[];
+  categoryRules: Partial<Record<CategoryId, { rules: readonly CompiledRule[]; cancel: readonly CompiledRule[] }>>;
+  urgency: { rules: readonly CompiledRule[]; cancel: readonly CompiledRule[] };
+}
+
+/** One problem in a policy file, located for a person editing it. */
+export interface PolicyProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted field path, e.g. `categories.blood_test_request.rules[2].pattern`. */
+  path: string;
+  message: string;
+  /** What to do about it, in plain English. */
+  fix: string;
+}
+
+export interface PolicyLoadResult {
+  policy: Policy | null;
+  problems: PolicyProblem[];
+  warnings: PolicyProblem[];
+}
