@@ -1,0 +1,115 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order at start-up inside one transaction each. Never edit a
+ * migration that has shipped: add a new one, so an upgraded install keeps its database.
+ * Times are integer milliseconds since the epoch (UTC): cheap to index and compare at 1M cases.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'cases, events, cursors, passes, lease, bounces',
+    sql: `
+      CREATE TABLE cases (
+        id               INTEGER PRIMARY KEY,
+        message_key      TEXT NOT NULL UNIQUE,
+        message_id       TEXT,
+        mailbox          TEXT,
+        uid_validity     TEXT,
+        uid              INTEGER,
+        received_at      INTEGER NOT NULL,
+        from_address     TEXT,
+        from_name        TEXT,
+        organisation_id  TEXT,
+        organisation     TEXT,
+        subject          TEXT,
+        excerpt          TEXT,
+        body             TEXT,
+        category         TEXT NOT NULL,
+        action           TEXT NOT NULL,
+        confidence       REAL NOT NULL,
+        autonomy         TEXT,
+        status           TEXT NOT NULL,
+        urgent           INTEGER NOT NULL DEFAULT 0,
+        reasons          TEXT NOT NULL,
+        trace            TEXT,
+        policy_version   TEXT NOT NULL,
+        policy_hash      TEXT NOT NULL,
+        thread_key       TEXT,
+        reply_to_address TEXT,
+        reply_message_id TEXT UNIQUE,
+        reply_subject    TEXT,
+        reply_text       TEXT,
+        reply_html       TEXT,
+        smtp_response    TEXT,
+        note             TEXT,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        replied_at       INTEGER,
+        purged_at        INTEGER
+      );
+      CREATE INDEX cases_received ON cases (received_at);
+      CREATE INDEX cases_status ON cases (status, received_at);
+      CREATE INDEX cases_reply_recipient ON cases (reply_to_address, replied_at) WHERE replied_at IS NOT NULL;
+      CREATE INDEX cases_thread ON cases (thread_key) WHERE replied_at IS NOT NULL;
+      CREATE TABLE case_events (
+        id      INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        at      INTEGER NOT NULL,
+        status  TEXT NOT NULL,
+        actor   TEXT NOT NULL,
+        note    TEXT
+      );
+      CREATE INDEX case_events_case ON case_events (case_id);
+      CREATE TABLE cursors (
+        mailbox      TEXT PRIMARY KEY,
+        uid_validity TEXT NOT NULL,
+        last_uid     INTEGER NOT NULL,
+        updated_at   INTEGER NOT NULL
+      );
+      CREATE TABLE passes (
+        id          INTEGER PRIMARY KEY,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER,
+        outcome     TEXT NOT NULL,
+        dry_run     INTEGER NOT NULL,
+        counts      TEXT,
+        error       TEXT
+      );
+      CREATE TABLE lease (
+        name       TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE bounces (
+        id       INTEGER PRIMARY KEY,
+        address  TEXT NOT NULL,
+        case_id  INTEGER,
+        at       INTEGER NOT NULL,
+        detail   TEXT
+      );
+      CREATE INDEX bounces_address ON bounces (address, at);
+    `,
+  },
+];
+
+export function migrate(db: Database, now: number = Date.now()): number[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((row) => row.version),
+  );
+  const ran: number[] = [];
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        now,
+      );
+    }).immediate();
+    ran.push(migration.version);
+  }
+  return ran;
+}
