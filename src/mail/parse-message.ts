@@ -1,0 +1,282 @@
+/**
+ * Raw .eml bytes -> MailMessage. Headers come from parseHeaderBlock() (so the header-only gates
+ * and the full parse always agree); the body is streamed through mailparser's MailParser so that
+ * attachments are counted, not kept, and only small PDFs are held long enough to read their text.
+ *
+ * Never throws: whatever goes wrong becomes a `parseProblems` entry and a best-effort model
+ * (the input is hostile; a wrong reply is worse than none, so a problem sends a case to review).
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { MailParser, type AttachmentStream, type IconvConstructor, type MessageText } from 'mailparser';
+import type { AttachmentInfo, MailMessage } from '../core/message.js';
+import { decodeUtf8Strict, decodeWindows1252, hasHighBytes, isWindows1252Label } from './charset.js';
+import { parseHeaderBlockWithProblems } from './parse-headers.js';
+import { extractPdfText } from './pdf-text.js';
+import { splitSections } from './text-sections.js';
+
+export interface ParseMessageOptions {
+  /** Messages larger than this are parsed from their first maxBytes only. Default 10 MB. */
+  maxBytes?: number;
+  /** Extract the text of small PDF attachments. Default true. */
+  pdfText?: boolean;
+  /** PDFs larger than this are listed, not read. Default 2 MB. */
+  maxPdfBytes?: number;
+  /** Give up on the body after this long (a parser stall must not hold a pass). Default 15 s. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_MAX_PDF_BYTES = 2 * 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 15_000;
+/** The classifier reads cues, not novels: a longer body is cut (and the cut reported). */
+const MAX_TEXT_CHARS = 1_000_000;
+/** html-to-text is the slow step; a huge HTML part is stripped crudely instead. */
+const MAX_HTML_TO_TEXT_CHARS = 2_000_000;
+const MAX_ATTACHMENTS_LISTED = 200;
+
+export async function parseMessage(raw: Buffer, options: ParseMessageOptions = {}): Promise<MailMessage> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const problems: string[] = [];
+  // subarray shares memory: a large message is never copied, only its head is read.
+  const input = raw.length > maxBytes ? raw.subarray(0, maxBytes) : raw;
+  if (input !== raw) {
+    problems.push(`message is ${raw.length} bytes, over the ${maxBytes}-byte limit: only the first ${maxBytes} bytes were read`);
+  }
+  const headerResult = parseHeaderBlockWithProblems(input);
+  problems.push(...headerResult.problems);
+
+  let body: BodyResult;
+  try {
+    body = await parseBody(input, options, problems);
+  } catch (error) {
+    problems.push(`body could not be parsed: ${describeError(error)}`);
+    body = { text: '', attachments: [] };
+  }
+  let text = body.text;
+  if (text.includes('\u0000')) {
+    problems.push('body contains NUL bytes (removed)');
+    text = text.replace(/\u0000/g, '');
+  }
+  if (text.includes('\uFFFD')) {
+    problems.push('body has bytes that are not valid in its declared charset');
+  }
+  if (text.length > MAX_TEXT_CHARS) {
+    problems.push(`body text longer than ${MAX_TEXT_CHARS} characters was cut`);
+    text = text.slice(0, MAX_TEXT_CHARS);
+  }
+  const sections = safeSplitSections(text, problems);
+  return {
+    ...headerResult.headers,
+    text,
+    newText: sections.newText,
+    quotedText: sections.quotedText,
+    footerText: sections.footerText,
+    attachments: body.attachments,
+    parseProblems: problems,
+    size: raw.length,
+  };
+}
+
+function safeSplitSections(text: string, problems: string[]): ReturnType<typeof splitSections> {
+  try {
+    return splitSections(text);
+  } catch (error) {
+    problems.push(`text sections could not be split: ${describeError(error)}`);
+    return { newText: text, quotedText: '', footerText: '' };
+  }
+}
+
+interface BodyResult {
+  text: string;
+  attachments: AttachmentInfo[];
+}
+
+interface PendingPdf {
+  info: AttachmentInfo;
+  bytes: Buffer;
+}
+
+function parseBody(input: Buffer, options: ParseMessageOptions, problems: string[]): Promise<BodyResult> {
+  const wantPdfText = options.pdfText ?? true;
+  const maxPdfBytes = options.maxPdfBytes ?? DEFAULT_MAX_PDF_BYTES;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  return new Promise<BodyResult>((resolve) => {
+    const attachments: AttachmentInfo[] = [];
+    const pendingPdfs: PendingPdf[] = [];
+    let text = '';
+    let settled = false;
+    let extraAttachments = 0;
+
+    const parser = new MailParser({
+      skipTextToHtml: true,
+      skipTextLinks: true,
+      skipImageLinks: true,
+      checksumAlgo: false,
+      maxHtmlLengthToParse: MAX_HTML_TO_TEXT_CHARS,
+      Iconv: createCharsetDecoder(problems),
+    });
+
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (extraAttachments > 0) {
+        problems.push(`${extraAttachments} more attachments not listed`);
+      }
+      void readPdfTexts(pendingPdfs, problems).then(() => resolve({ text, attachments }));
+    };
+    const timer = setTimeout(() => {
+      problems.push(`body parsing timed out after ${timeoutMs} ms`);
+      parser.destroy();
+      finish();
+    }, timeoutMs);
+
+    parser.on('data', (data: AttachmentStream | MessageText) => {
+      if (data.type === 'text') {
+        text = data.text ?? '';
+        if (data.textConversionError) {
+          problems.push(`HTML body could not be turned into text (${data.textConversionError.message}); tags stripped instead`);
+          text = crudeHtmlToText(data.html ?? '');
+        }
+        return;
+      }
+      collectAttachment(data);
+    });
+    parser.on('error', (error: unknown) => {
+      problems.push(`MIME structure could not be fully parsed: ${describeError(error)}`);
+      finish();
+    });
+    parser.on('end', finish);
+
+    function collectAttachment(attachment: AttachmentStream): void {
+      const contentType = (attachment.contentType || 'application/octet-stream').toLowerCase();
+      const filename = attachment.filename ? cleanFilename(attachment.filename) : null;
+      const info: AttachmentInfo = { filename, contentType, size: 0 };
+      const isPdf = contentType === 'application/pdf' || (filename?.toLowerCase().endsWith('.pdf') ?? false);
+      const keepBytes = wantPdfText && isPdf;
+      const chunks: Buffer[] = [];
+      let overPdfLimit = false;
+      attachment.content.on('data', (chunk: Buffer) => {
+        info.size += chunk.length;
+        if (keepBytes && !overPdfLimit) {
+          if (info.size > maxPdfBytes) {
+            overPdfLimit = true;
+            chunks.length = 0; // stop holding a PDF too large to read
+          } else {
+            chunks.push(chunk);
+          }
+        }
+      });
+      const done = (): void => {
+        if (attachments.length < MAX_ATTACHMENTS_LISTED) {
+          attachments.push(info);
+          if (keepBytes && !overPdfLimit) {
+            pendingPdfs.push({ info, bytes: Buffer.concat(chunks) });
+          }
+        } else {
+          extraAttachments += 1;
+        }
+        attachment.release?.();
+      };
+      attachment.content.on('end', done);
+      attachment.content.on('error', (error: unknown) => {
+        problems.push(`attachment ${filename ?? '(unnamed)'} could not be decoded: ${describeError(error)}`);
+        done();
+      });
+    }
+
+    try {
+      parser.end(input);
+    } catch (error) {
+      problems.push(`MIME structure could not be parsed: ${describeError(error)}`);
+      finish();
+    }
+  });
+}
+
+async function readPdfTexts(pdfs: PendingPdf[], problems: string[]): Promise<void> {
+  for (const pdf of pdfs) {
+    const result = await extractPdfText(pdf.bytes);
+    if (result.ok) {
+      pdf.info.text = result.text;
+    } else {
+      problems.push(`${pdf.info.filename ?? 'PDF attachment'}: ${result.problem}`);
+    }
+  }
+}
+
+/** File names reach logs and review screens: no controls, no path, bounded length. */
+function cleanFilename(name: string): string {
+  return name
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+    .replace(/^.*[\\/]/, '')
+    .trim()
+    .slice(0, 255);
+}
+
+function crudeHtmlToText(html: string): string {
+  return html
+    .slice(0, MAX_TEXT_CHARS * 2)
+    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<br\s*\/?>|<\/p\s*>|<\/div\s*>/gi, '\n')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&nbsp;/gi, ' ')
+    .replace(/&amp;/gi, '&')
+    .replace(/&lt;/gi, '<')
+    .replace(/&gt;/gi, '>')
+    .replace(/[ \t]+/g, ' ');
+}
+
+const SINGLE_BYTE_WESTERN = /^(us-?ascii|ascii|iso-?8859-\d+|latin-?\d|l\d|windows-125\d|cp125\d|cp-?850|ibm-?850)$/i;
+
+/**
+ * mailparser hands non-UTF-8 text parts to this decoder (its `Iconv` hook). Mail clients often
+ * declare a charset that is wrong: a part labelled iso-8859-1 / windows-1252 whose bytes are
+ * valid UTF-8 is UTF-8 (genuine Latin-1 text is almost never valid multi-byte UTF-8); an
+ * unknown charset is read as UTF-8 if valid, else windows-1252. Text parts are bounded by
+ * maxBytes, so buffering one part is fine.
+ */
+function createCharsetDecoder(problems: string[]): IconvConstructor {
+  class CharsetGuessingDecoder extends Transform {
+    private readonly chunks: Buffer[] = [];
+    constructor(private readonly declared: string) {
+      super();
+    }
+    override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+      this.chunks.push(chunk);
+      done();
+    }
+    override _flush(done: TransformCallback): void {
+      try {
+        done(null, Buffer.from(this.decode(Buffer.concat(this.chunks)), 'utf8'));
+      } catch (error) {
+        problems.push(`text part in charset ${this.declared} could not be decoded: ${describeError(error)}`);
+        done(null, Buffer.from(Buffer.concat(this.chunks).toString('latin1'), 'utf8'));
+      }
+    }
+    private decode(bytes: Buffer): string {
+      const declared = this.declared.trim().toLowerCase();
+      if (!hasHighBytes(bytes)) return bytes.toString('latin1');
+      const asUtf8 = decodeUtf8Strict(bytes);
+      if (asUtf8 !== null && SINGLE_BYTE_WESTERN.test(declared)) {
+        problems.push(`text part declared as ${declared} is UTF-8; read as UTF-8`);
+        return asUtf8;
+      }
+      if (isWindows1252Label(declared)) return decodeWindows1252(bytes);
+      let decoder: InstanceType<typeof TextDecoder>;
+      try {
+        decoder = new TextDecoder(declared);
+      } catch {
+        problems.push(`unknown charset ${declared.slice(0, 40)}; read as ${asUtf8 !== null ? 'UTF-8' : 'windows-1252'}`);
+        return asUtf8 ?? decodeWindows1252(bytes);
+      }
+      return decoder.decode(bytes);
+    }
+  }
+  return CharsetGuessingDecoder as unknown as IconvConstructor;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,45 @@
+/**
+ * Text of a small PDF attachment: a hospital often writes "please see attached letter", and the
+ * request is in the PDF. unpdf bundles a serverless pdf.js build (no native code).
+ */
+import { extractText, getDocumentProxy } from 'unpdf';
+
+export const DEFAULT_PDF_TIMEOUT_MS = 5000;
+/** Enough for a few pages of clinic letter; a longer text is cut, it is only read for cues. */
+const MAX_PDF_TEXT_CHARS = 100_000;
+
+export type PdfTextResult = { ok: true; text: string } | { ok: false; problem: string };
+
+/** Never throws: a "PDF" that is not one, or a slow one, gives a problem instead. */
+export async function extractPdfText(bytes: Uint8Array, timeoutMs = DEFAULT_PDF_TIMEOUT_MS): Promise<PdfTextResult> {
+  // PDF 1.7 (ISO 32000-1) 7.5.2: the file starts with %PDF- (readers allow junk in the first KB).
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 1024)).toString('latin1');
+  if (!head.includes('%PDF-')) {
+    return { ok: false, problem: 'attachment declared as PDF is not a PDF (no %PDF- header)' };
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<PdfTextResult>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ ok: false, problem: `PDF text extraction timed out after ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+  });
+  const extraction = (async (): Promise<PdfTextResult> => {
+    // pdf.js may detach the buffer it is given: hand it a copy.
+    const document = await getDocumentProxy(new Uint8Array(bytes));
+    try {
+      const { text } = await extractText(document, { mergePages: true });
+      return { ok: true, text: text.slice(0, MAX_PDF_TEXT_CHARS) };
+    } finally {
+      void document.destroy().catch(() => undefined);
+    }
+  })().catch((error: unknown): PdfTextResult => ({
+    ok: false,
+    problem: `PDF text could not be extracted: ${error instanceof Error ? error.message : String(error)}`,
+  }));
+  try {
+    return await Promise.race([extraction, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
