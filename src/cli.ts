@@ -14,6 +14,13 @@ const program = new Command()
 // Each command lives in src/cli/<name>.ts and registers itself here.
 const registrations: Array<() => Promise<{ register(program: Command): void }>> = [
   // COMMANDS: one line per command module
+  () => import('./cli/once.js'),
+  () => import('./cli/run.js'),
+  () => import('./cli/demo.js'),
+  () => import('./cli/audit.js'),
+  () => import('./cli/policy-validate.js'),
+  () => import('./cli/classify.js'),
+  () => import('./cli/eval.js'),
 ];
 
 async function main(): Promise<void> {

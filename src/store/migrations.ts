@@ -30,6 +30,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
         confidence       REAL NOT NULL,
         autonomy         TEXT,
         status           TEXT NOT NULL,
+        dry_run          INTEGER NOT NULL DEFAULT 0,
         urgent           INTEGER NOT NULL DEFAULT 0,
         reasons          TEXT NOT NULL,
         trace            TEXT,

@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import { packUidSet, type HeaderItem, type MailboxState, type MailSource } from './mail-source.js';
+
+export interface ImapSourceOptions {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string;
+  /** Password login, or an OAuth 2.0 access token getter (XOAUTH2/OAUTHBEARER). */
+  password?: string;
+  accessToken?: () => Promise<string>;
+  mailbox: string;
+  tlsRejectUnauthorized: boolean;
+  tlsCaFile?: string;
+  timeoutMs: number;
+  /** Count of IMAP commands issued, for the idle-pass benchmark. */
+  onCommand?: () => void;
+}
+
+/** Stable error codes a pass reports, in the manner of imapflow's and nodemailer's own. */
+export class MailSourceError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'EAUTH' | 'ENOMAILBOX' | 'ECONNECTION' | 'ETIMEOUT' | 'EMOVE',
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'MailSourceError';
+  }
+}
+
+/** A bounded number of UIDs per command keeps each response and each command line small. */
+const FETCH_CHUNK = 500;
+
+export class ImapSource implements MailSource {
+  readonly description: string;
+  private client: ImapFlow | null = null;
+  private readonly createdFolders = new Set<string>();
+
+  constructor(private readonly options: ImapSourceOptions) {
+    this.description = `imap://${options.user}@${options.host}:${options.port}/${options.mailbox}`;
+  }
+
+  async open(): Promise<MailboxState> {
+    const { options } = this;
+    const auth = options.accessToken
+      ? { user: options.user, accessToken: await options.accessToken() }
+      : { user: options.user, pass: options.password ?? '' };
+    const config: ImapFlowOptions = {
+      host: options.host,
+      port: options.port,
+      secure: options.secure,
+      auth,
+      logger: false,
+      disableAutoIdle: true,
+      connectionTimeout: options.timeoutMs,
+      greetingTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+      tls: {
+        rejectUnauthorized: options.tlsRejectUnauthorized,
+        ...(options.tlsCaFile ? { ca: readFileSync(options.tlsCaFile) } : {}),
+      },
+    } as ImapFlowOptions;
+    const client = new ImapFlow(config);
+    // Without a listener an 'error' event after connect would crash the process.
+    client.on('error', () => undefined);
+    if (options.onCommand) {
+      const original = (client as unknown as { exec: (...args: unknown[]) => Promise<unknown> }).exec.bind(client);
+      (client as unknown as { exec: unknown }).exec = (...args: unknown[]) => {
+        options.onCommand!();
+        return original(...args);
+      };
+    }
+    try {
+      await client.connect();
+    } catch (error) {
+      throw classifyConnectError(error, this.description);
+    }
+    this.client = client;
+    let box;
+    try {
+      box = await client.mailboxOpen(options.mailbox);
+    } catch (error) {
+      throw new MailSourceError(`the mailbox "${options.mailbox}" cannot be opened (check IMAP_MAILBOX): ${describe(error)}`, 'ENOMAILBOX', error);
+    }
+    return { uidValidity: String(box.uidValidity), highestUid: Number(box.uidNext) - 1, exists: box.exists };
+  }
+
+  async listUids(afterUid: number): Promise<number[]> {
+    const client = this.requireClient();
+    if (client.mailbox && typeof client.mailbox === 'object' && client.mailbox.exists === 0) return [];
+    const uids = (await client.search({ uid: `${afterUid + 1}:*` }, { uid: true })) || [];
+    // `N:*` matches the last message even when its UID is below N (RFC 3501 6.4.8), so filter.
+    return uids.filter((uid) => uid > afterUid).sort((a, b) => a - b);
+  }
+
+  async headers(uids: readonly number[]): Promise<HeaderItem[]> {
+    const client = this.requireClient();
+    const items: HeaderItem[] = [];
+    for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
+      const range = packUidSet(uids.slice(i, i + FETCH_CHUNK));
+      for await (const message of client.fetch(range, { uid: true, size: true, internalDate: true, headers: true }, { uid: true })) {
+        items.push({
+          uid: message.uid,
+          header: message.headers ?? Buffer.alloc(0),
+          size: message.size ?? 0,
+          internalDate: message.internalDate ? new Date(message.internalDate) : null,
+        });
+      }
+    }
+    return items.sort((a, b) => a.uid - b.uid);
+  }
+
+  async sources(uids: readonly number[], maxBytes: number): Promise<Map<number, { source: Buffer; truncated: boolean }>> {
+    const client = this.requireClient();
+    const result = new Map<number, { source: Buffer; truncated: boolean }>();
+    for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
+      const range = packUidSet(uids.slice(i, i + FETCH_CHUNK));
+      // A partial fetch caps what a huge message can cost before it is even parsed.
+      for await (const message of client.fetch(range, { uid: true, size: true, source: { start: 0, maxLength: maxBytes } }, { uid: true })) {
+        if (!message.source) continue;
+        result.set(message.uid, { source: message.source, truncated: (message.size ?? 0) > maxBytes });
+      }
+    }
+    return result;
+  }
+
+  async move(uids: readonly number[], folder: string): Promise<void> {
+    if (uids.length === 0) return;
+    const client = this.requireClient();
+    await this.ensureFolder(folder);
+    for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
+      const moved = await client.messageMove(packUidSet(uids.slice(i, i + FETCH_CHUNK)), folder, { uid: true });
+      // imapflow returns false instead of throwing when the server refuses the command.
+      if (moved === false) throw new MailSourceError(`the server refused to move messages to ${folder}`, 'EMOVE');
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    if (!client) return;
+    try {
+      await client.logout();
+    } catch {
+      client.close();
+    }
+  }
+
+  private async ensureFolder(folder: string): Promise<void> {
+    if (this.createdFolders.has(folder)) return;
+    const client = this.requireClient();
+    const existing = await client.list();
+    if (!existing.some((box) => box.path === folder)) {
+      try {
+        await client.mailboxCreate(folder);
+      } catch (error) {
+        // Another client may have created it between LIST and CREATE.
+        const again = await client.list();
+        if (!again.some((box) => box.path === folder)) throw new MailSourceError(`cannot create folder ${folder}: ${describe(error)}`, 'EMOVE', error);
+      }
+    }
+    this.createdFolders.add(folder);
+  }
+
+  private requireClient(): ImapFlow {
+    if (!this.client) throw new MailSourceError('the IMAP connection is not open', 'ECONNECTION');
+    return this.client;
+  }
+}
+
+function classifyConnectError(error: unknown, where: string): MailSourceError {
+  const e = error as { authenticationFailed?: boolean; code?: string; message?: string; responseText?: string };
+  if (e.authenticationFailed || /auth/i.test(e.responseText ?? '')) {
+    return new MailSourceError(`the IMAP server refused the login for ${where} (check IMAP_USER and IMAP_PASSWORD, or the OAuth settings)`, 'EAUTH', error);
+  }
+  if (e.code === 'ETIMEDOUT' || /timeout/i.test(e.message ?? '')) {
+    return new MailSourceError(`the IMAP server at ${where} did not answer in time (check IMAP_HOST and IMAP_PORT)`, 'ETIMEOUT', error);
+  }
+  return new MailSourceError(`cannot connect to the IMAP server at ${where} (check IMAP_HOST, IMAP_PORT and IMAP_SECURE): ${describe(error)}`, 'ECONNECTION', error);
+}
+
+function describe(error: unknown): string {
+  const e = error as { responseText?: string; message?: string; code?: string };
+  return e.responseText || e.message || e.code || String(error);
+}

@@ -1,0 +1,147 @@
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer, { type Transporter, type TransportOptions } from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type { RenderedReply } from '../core/render-reply.js';
+
+export interface SendResult {
+  /** The server's words, e.g. `250 2.0.0 Ok: queued`. */
+  response: string;
+}
+
+/** Why a send failed: `permanent` (5xx: do not retry, a person must look) or `transient` (4xx, network). */
+export class SendError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'permanent' | 'transient',
+    readonly response: string,
+    /** True when the server certainly did not take the message (refused, or failed before the data was sent). */
+    readonly notAccepted: boolean,
+  ) {
+    super(message);
+    this.name = 'SendError';
+  }
+}
+
+export interface ReplySender {
+  readonly description: string;
+  send(reply: RenderedReply): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+export function mailOptions(reply: RenderedReply) {
+  return {
+    from: reply.from,
+    to: reply.to,
+    subject: reply.subject,
+    messageId: reply.messageId,
+    inReplyTo: reply.inReplyTo ?? undefined,
+    references: reply.references.length ? reply.references.join(' ') : undefined,
+    headers: reply.headers,
+    text: reply.text,
+    html: reply.html,
+    // Never let nodemailer add anything that could leak the host name of the worker's machine.
+    xMailer: false as const,
+  };
+}
+
+export interface SmtpSenderOptions {
+  host: string;
+  port: number;
+  secure: boolean;
+  auth: { type: 'password'; user: string; pass: string } | { type: 'oauth2'; user: string; accessToken: () => Promise<string> } | null;
+  tlsRejectUnauthorized: boolean;
+  timeoutMs: number;
+}
+
+/** Sends over SMTP with a pooled connection: one TLS handshake and login for a whole pass. */
+export class SmtpSender implements ReplySender {
+  readonly description: string;
+  private transport: Transporter | null = null;
+
+  constructor(private readonly options: SmtpSenderOptions) {
+    this.description = `smtp://${options.host}:${options.port}`;
+  }
+
+  async send(reply: RenderedReply): Promise<SendResult> {
+    const transport = await this.getTransport();
+    try {
+      const info = await transport.sendMail(mailOptions(reply));
+      return { response: String(info.response ?? '') };
+    } catch (error) {
+      throw toSendError(error);
+    }
+  }
+
+  async verify(): Promise<void> {
+    const transport = await this.getTransport();
+    await transport.verify();
+  }
+
+  async close(): Promise<void> {
+    this.transport?.close();
+    this.transport = null;
+  }
+
+  private async getTransport(): Promise<Transporter> {
+    if (this.transport) return this.transport;
+    const { options } = this;
+    let auth: object | undefined;
+    if (options.auth?.type === 'password') auth = { user: options.auth.user, pass: options.auth.pass };
+    if (options.auth?.type === 'oauth2') auth = { type: 'OAuth2', user: options.auth.user, accessToken: await options.auth.accessToken() };
+    this.transport = nodemailer.createTransport({
+      host: options.host,
+      port: options.port,
+      secure: options.secure,
+      pool: true,
+      maxConnections: 1,
+      auth,
+      connectionTimeout: options.timeoutMs,
+      greetingTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+      tls: { rejectUnauthorized: options.tlsRejectUnauthorized },
+    } as TransportOptions);
+    return this.transport;
+  }
+}
+
+/** SMTP commands after which a failure means the message body was never handed over. */
+const BEFORE_DATA = new Set(['EHLO', 'HELO', 'LHLO', 'STARTTLS', 'AUTH', 'AUTH PLAIN', 'AUTH LOGIN', 'AUTH XOAUTH2', 'MAIL FROM', 'RCPT TO', 'DATA']);
+
+export function toSendError(error: unknown): SendError {
+  const e = error as { responseCode?: number; response?: string; message?: string; code?: string; command?: string };
+  const response = e.response ?? e.message ?? String(error);
+  if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.code !== 'EAUTH') {
+    return new SendError(`the SMTP server refused the reply: ${response}`, 'permanent', response, true);
+  }
+  // A 4xx answer is an explicit "not now" (RFC 5321 4.2.1): the server kept nothing.
+  const refused = typeof e.responseCode === 'number' && e.responseCode >= 400;
+  // 'CONN' also marks a connection lost after the data went out: only a failed connect is certain.
+  const neverConnected = e.command === 'CONN' && /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|Greeting never received|connect ETIMEDOUT/i.test(response);
+  const beforeData = neverConnected || (e.command !== undefined && BEFORE_DATA.has(e.command.toUpperCase()));
+  return new SendError(`the reply could not be handed to the SMTP server: ${response}`, 'transient', response, refused || beforeData);
+}
+
+/**
+ * Writes each reply as an .eml file into a folder instead of sending it: the demo's outbox and
+ * offline policy trials. Written to a temporary name and renamed, so a file is never half there.
+ */
+export class OutboxSender implements ReplySender {
+  readonly description: string;
+
+  constructor(private readonly dir: string) {
+    this.description = `outbox:${dir}`;
+    mkdirSync(dir, { recursive: true });
+  }
+
+  async send(reply: RenderedReply): Promise<SendResult> {
+    const raw = await new MailComposer(mailOptions(reply)).compile().build();
+    const name = reply.messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._-]/g, '_');
+    const file = join(this.dir, `${name}.eml`);
+    writeFileSync(`${file}.tmp`, raw);
+    renameSync(`${file}.tmp`, file);
+    return { response: `written to ${file}` };
+  }
+
+  async close(): Promise<void> {}
+}

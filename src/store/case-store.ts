@@ -1,0 +1,271 @@
+import type { Db } from './open-database.js';
+import type { CaseStatus } from '../core/case-status.js';
+import type { Reason } from '../core/classification.js';
+
+export interface NewCase {
+  messageKey: string;
+  messageId: string | null;
+  mailbox: string;
+  uidValidity: string;
+  uid: number;
+  receivedAt: number;
+  fromAddress: string | null;
+  fromName: string | null;
+  organisationId: string | null;
+  organisation: string | null;
+  subject: string;
+  excerpt: string;
+  body: string | null;
+  category: string;
+  action: string;
+  confidence: number;
+  autonomy: string | null;
+  status: CaseStatus;
+  dryRun: boolean;
+  urgent: boolean;
+  reasons: Reason[];
+  trace: object;
+  policyVersion: string;
+  policyHash: string;
+  threadKey: string | null;
+  replyToAddress: string | null;
+}
+
+export interface CaseRow {
+  id: number;
+  message_key: string;
+  message_id: string | null;
+  mailbox: string | null;
+  uid_validity: string | null;
+  uid: number | null;
+  received_at: number;
+  from_address: string | null;
+  from_name: string | null;
+  organisation_id: string | null;
+  organisation: string | null;
+  subject: string | null;
+  excerpt: string | null;
+  body: string | null;
+  category: string;
+  action: string;
+  confidence: number;
+  autonomy: string | null;
+  status: CaseStatus;
+  dry_run: number;
+  urgent: number;
+  reasons: string;
+  trace: string | null;
+  policy_version: string;
+  policy_hash: string;
+  thread_key: string | null;
+  reply_to_address: string | null;
+  reply_message_id: string | null;
+  reply_subject: string | null;
+  reply_text: string | null;
+  reply_html: string | null;
+  smtp_response: string | null;
+  note: string | null;
+  created_at: number;
+  updated_at: number;
+  replied_at: number | null;
+  purged_at: number | null;
+}
+
+export interface ReplyFields {
+  replyToAddress: string;
+  replyMessageId: string;
+  replySubject: string;
+  replyText: string;
+  replyHtml: string;
+}
+
+export interface Transition {
+  actor: string;
+  note?: string | null;
+  /** Only move when the case is in one of these states (compare-and-set: two writers cannot both win). */
+  from?: readonly CaseStatus[];
+  reply?: ReplyFields;
+  smtpResponse?: string | null;
+  repliedAt?: number;
+  extraReasons?: Reason[];
+}
+
+export function caseReference(id: number): string {
+  return `PCN-${String(id).padStart(6, '0')}`;
+}
+
+/** Parse `PCN-000123` or `123` into a case id; null when it is neither. */
+export function parseCaseReference(text: string): number | null {
+  const match = /^(?:PCN-)?0*(\d+)$/i.exec(text.trim());
+  return match ? Number(match[1]) : null;
+}
+
+/** The case log: every message the worker has met, its decision trace and each state with its time. */
+export class CaseStore {
+  private readonly statements;
+
+  constructor(readonly db: Db) {
+    this.statements = {
+      byKey: db.prepare('SELECT * FROM cases WHERE message_key = ?'),
+      byId: db.prepare('SELECT * FROM cases WHERE id = ?'),
+      byMessageId: db.prepare('SELECT * FROM cases WHERE message_id = ? ORDER BY id LIMIT 1'),
+      insert: db.prepare(`INSERT INTO cases (
+          message_key, message_id, mailbox, uid_validity, uid, received_at, from_address, from_name,
+          organisation_id, organisation, subject, excerpt, body, category, action, confidence, autonomy,
+          status, dry_run, urgent, reasons, trace, policy_version, policy_hash, thread_key, reply_to_address,
+          created_at, updated_at)
+        VALUES (@messageKey, @messageId, @mailbox, @uidValidity, @uid, @receivedAt, @fromAddress, @fromName,
+          @organisationId, @organisation, @subject, @excerpt, @body, @category, @action, @confidence, @autonomy,
+          @status, @dryRun, @urgent, @reasons, @trace, @policyVersion, @policyHash, @threadKey, @replyToAddress,
+          @now, @now)`),
+      event: db.prepare('INSERT INTO case_events (case_id, at, status, actor, note) VALUES (?, ?, ?, ?, ?)'),
+      events: db.prepare('SELECT at, status, actor, note FROM case_events WHERE case_id = ? ORDER BY id'),
+      updateLocation: db.prepare('UPDATE cases SET mailbox = ?, uid_validity = ?, uid = ? WHERE id = ?'),
+      // A reply counts from the moment it is decided: two messages in one pass cannot both slip under a limit.
+      recipientReplies: db.prepare(
+        "SELECT COUNT(*) AS n FROM cases WHERE reply_to_address = ? AND created_at >= ? AND (status IN ('decided', 'sending', 'replied') OR (status = 'would_reply' AND ? = 1))",
+      ),
+      threadReplied: db.prepare(
+        "SELECT 1 FROM cases WHERE thread_key = ? AND created_at >= ? AND (status IN ('decided', 'sending', 'replied') OR (status = 'would_reply' AND ? = 1)) LIMIT 1",
+      ),
+      replace: db.prepare('DELETE FROM cases WHERE id = ? AND dry_run = 1'),
+      deleteEvents: db.prepare('DELETE FROM case_events WHERE case_id = ?'),
+      replyMessageIdKnown: db.prepare('SELECT id FROM cases WHERE reply_message_id = ? LIMIT 1'),
+      bounced: db.prepare('SELECT 1 FROM bounces WHERE address = ? AND at >= ? LIMIT 1'),
+      addBounce: db.prepare('INSERT INTO bounces (address, case_id, at, detail) VALUES (?, ?, ?, ?)'),
+      inStatus: db.prepare('SELECT * FROM cases WHERE status = ? ORDER BY id'),
+      getCursor: db.prepare('SELECT uid_validity, last_uid FROM cursors WHERE mailbox = ?'),
+      setCursor: db.prepare(`INSERT INTO cursors (mailbox, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at`),
+    };
+  }
+
+  findByMessageKey(key: string): CaseRow | undefined {
+    return this.statements.byKey.get(key) as CaseRow | undefined;
+  }
+
+  get(id: number): CaseRow | undefined {
+    return this.statements.byId.get(id) as CaseRow | undefined;
+  }
+
+  /** A case by its reference (`PCN-000123`, `123`) or by the hospital message's Message-ID. */
+  find(idOrMessageId: string): CaseRow | undefined {
+    const id = parseCaseReference(idOrMessageId);
+    if (id !== null) return this.get(id);
+    const trimmed = idOrMessageId.trim();
+    const withBrackets = trimmed.startsWith('<') ? trimmed : `<${trimmed}>`;
+    return (this.statements.byMessageId.get(withBrackets) ?? this.statements.byMessageId.get(trimmed)) as CaseRow | undefined;
+  }
+
+  events(caseId: number): Array<{ at: number; status: string; actor: string; note: string | null }> {
+    return this.statements.events.all(caseId) as Array<{ at: number; status: string; actor: string; note: string | null }>;
+  }
+
+  insert(newCase: NewCase, now: number, actor: string): number {
+    const info = this.statements.insert.run({
+      ...newCase,
+      urgent: newCase.urgent ? 1 : 0,
+      dryRun: newCase.dryRun ? 1 : 0,
+      reasons: JSON.stringify(newCase.reasons),
+      trace: JSON.stringify(newCase.trace),
+      now,
+    });
+    const id = Number(info.lastInsertRowid);
+    this.statements.event.run(id, now, newCase.status, actor, null);
+    return id;
+  }
+
+  updateLocation(id: number, mailbox: string, uidValidity: string, uid: number): void {
+    this.statements.updateLocation.run(mailbox, uidValidity, uid, id);
+  }
+
+  /**
+   * Move a case to a new status and record the event, atomically. With `from`, the move only
+   * happens if the case is still in one of those states; returns false otherwise.
+   */
+  transition(id: number, status: CaseStatus, now: number, change: Transition): boolean {
+    return this.db.transaction(() => {
+      const sets = ['status = @status', 'updated_at = @now'];
+      const params: Record<string, unknown> = { id, status, now };
+      if (change.note !== undefined) {
+        sets.push('note = @note');
+        params.note = change.note;
+      }
+      if (change.reply) {
+        sets.push(
+          'reply_to_address = @replyToAddress',
+          'reply_message_id = @replyMessageId',
+          'reply_subject = @replySubject',
+          'reply_text = @replyText',
+          'reply_html = @replyHtml',
+        );
+        Object.assign(params, change.reply);
+      }
+      if (change.smtpResponse !== undefined) {
+        sets.push('smtp_response = @smtpResponse');
+        params.smtpResponse = change.smtpResponse;
+      }
+      if (change.repliedAt !== undefined) {
+        sets.push('replied_at = @repliedAt');
+        params.repliedAt = change.repliedAt;
+      }
+      let where = 'id = @id';
+      if (change.from) {
+        where += ` AND status IN (${change.from.map((_, i) => `@from${i}`).join(', ')})`;
+        change.from.forEach((s, i) => (params[`from${i}`] = s));
+      }
+      const result = this.db.prepare(`UPDATE cases SET ${sets.join(', ')} WHERE ${where}`).run(params);
+      if (result.changes === 0) return false;
+      if (change.extraReasons?.length) {
+        const row = this.get(id)!;
+        const reasons = [...(JSON.parse(row.reasons) as Reason[]), ...change.extraReasons];
+        this.db.prepare('UPDATE cases SET reasons = ? WHERE id = ?').run(JSON.stringify(reasons), id);
+      }
+      this.statements.event.run(id, now, status, change.actor, change.note ?? null);
+      return true;
+    }).immediate();
+  }
+
+  recipientRepliesSince(address: string, since: number, countDryRun: boolean): number {
+    return (this.statements.recipientReplies.get(address, since, countDryRun ? 1 : 0) as { n: number }).n;
+  }
+
+  threadRepliedSince(threadKey: string, since: number, countDryRun: boolean): boolean {
+    return this.statements.threadReplied.get(threadKey, since, countDryRun ? 1 : 0) !== undefined;
+  }
+
+  /** A dry run's case is a preview, not a handling: a live pass replaces it. */
+  discardDryRunCase(id: number): void {
+    this.db.transaction(() => {
+      this.statements.deleteEvents.run(id);
+      this.statements.replace.run(id);
+    })();
+  }
+
+  /** The case whose reply had this Message-ID: used to recognise answers and bounces to our own mail. */
+  caseForReplyMessageId(messageId: string): number | null {
+    const row = this.statements.replyMessageIdKnown.get(messageId) as { id: number } | undefined;
+    return row?.id ?? null;
+  }
+
+  bouncedSince(address: string, since: number): boolean {
+    return this.statements.bounced.get(address, since) !== undefined;
+  }
+
+  recordBounce(address: string, caseId: number | null, at: number, detail: string): void {
+    this.statements.addBounce.run(address, caseId, at, detail);
+  }
+
+  casesInStatus(status: CaseStatus): CaseRow[] {
+    return this.statements.inStatus.all(status) as CaseRow[];
+  }
+
+  getCursor(mailbox: string): { uidValidity: string; lastUid: number } | null {
+    const row = this.statements.getCursor.get(mailbox) as { uid_validity: string; last_uid: number } | undefined;
+    return row ? { uidValidity: row.uid_validity, lastUid: row.last_uid } : null;
+  }
+
+  setCursor(mailbox: string, uidValidity: string, lastUid: number, now: number): void {
+    this.statements.setCursor.run(mailbox, uidValidity, lastUid, now);
+  }
+}

@@ -1,0 +1,574 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Classification, Reason } from '../core/classification.js';
+import { classify, classifyHeaders } from '../core/classify.js';
+import { decide, replyRecipient, tooOldReason, type Decision } from '../core/decide.js';
+import { folderKeyFor, FINAL_STATUSES, type CaseStatus } from '../core/case-status.js';
+import type { MailMessage, MessageHeaders } from '../core/message.js';
+import { maskNhsNumbers } from '../core/nhs-number.js';
+import { renderReply, type RenderedReply } from '../core/render-reply.js';
+import { isHospitalAddress, matchHospital } from '../core/sender.js';
+import type { HeaderItem, MailSource } from '../mail/mail-source.js';
+import { parseHeaderBlock } from '../mail/parse-headers.js';
+import { SendError, type ReplySender } from '../mail/reply-sender.js';
+import type { Policy } from '../policy/policy.js';
+import type { CompiledTemplates } from '../reply/compile-templates.js';
+import { caseReference, type CaseRow, type CaseStore, type NewCase } from '../store/case-store.js';
+import { emptyCounts, type PassCounts } from '../store/pass-log.js';
+
+export interface PassOptions {
+  dryRun: boolean;
+  /** The address replies come from; mail from it is never treated as a request. */
+  mailFrom: string;
+  killSwitch: () => { active: boolean; why: string };
+  batchSize: number;
+  smtpMaxAttempts: number;
+  smtpRetryDelayMs: number;
+  /** Who the case events name, e.g. `worker`. */
+  actor: string;
+}
+
+export interface PassDeps {
+  store: CaseStore;
+  source: MailSource;
+  /** Null in a dry run: nothing can be sent. */
+  sender: ReplySender | null;
+  policy: Policy;
+  templates: CompiledTemplates;
+  parse: (raw: Buffer) => Promise<MailMessage>;
+  clock: () => Date;
+  logger: Logger;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called after each message: done so far, total this pass. */
+  progress?: (done: number, total: number) => void;
+  /** Checked between messages: a stop request finishes the message in hand, then ends the pass. */
+  shouldStop?: () => boolean;
+  /** Called between batches so a long pass keeps its lease. */
+  heartbeat?: () => void;
+}
+
+export interface PassResult {
+  counts: PassCounts;
+  idle: boolean;
+  stoppedEarly: boolean;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * One pass over the shared mailbox: fetch, parse, classify, decide, record, reply, file.
+ * Every step that has an effect outside the database is recorded before and after, so a crash at
+ * any instant leaves each message either untouched or in a known state, and never replied twice.
+ */
+export async function runPass(deps: PassDeps, options: PassOptions): Promise<PassResult> {
+  return new Pass(deps, options).run();
+}
+
+class Pass {
+  private readonly counts = emptyCounts();
+  private repliesThisPass = 0;
+  private readonly moves = new Map<string, number[]>();
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly deps: PassDeps,
+    private readonly options: PassOptions,
+  ) {
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  async run(): Promise<PassResult> {
+    const { store, source, logger } = this.deps;
+    if (!this.options.dryRun) await this.recoverInterruptedSends();
+    const state = await source.open();
+    const cursorKey = this.options.dryRun ? `${source.description}#dry-run` : source.description;
+    const cursor = store.getCursor(cursorKey);
+    let lastUid = cursor?.lastUid ?? 0;
+    if (cursor && cursor.uidValidity !== state.uidValidity) {
+      // RFC 3501 2.3.1.1: a new UIDVALIDITY means old UIDs mean nothing. Rescan; Message-IDs stop repeats.
+      logger.warn({ mailbox: source.description, was: cursor.uidValidity, now: state.uidValidity }, 'UIDVALIDITY changed: rescanning the mailbox');
+      lastUid = 0;
+    }
+    if (cursor && cursor.uidValidity === state.uidValidity && state.highestUid <= lastUid) {
+      return { counts: this.counts, idle: true, stoppedEarly: false };
+    }
+    const uids = await source.listUids(lastUid);
+    let done = 0;
+    for (let i = 0; i < uids.length; i += this.options.batchSize) {
+      const batch = uids.slice(i, i + this.options.batchSize);
+      const stopped = await this.processBatch(batch, state.uidValidity);
+      await this.flushMoves();
+      const processedUpTo = stopped ? stopped.lastDone : batch[batch.length - 1]!;
+      if (processedUpTo > lastUid) {
+        store.setCursor(cursorKey, state.uidValidity, processedUpTo, this.nowMs());
+        lastUid = processedUpTo;
+      }
+      done += stopped ? stopped.count : batch.length;
+      this.deps.progress?.(done, uids.length);
+      this.deps.heartbeat?.();
+      if (stopped) return { counts: this.counts, idle: false, stoppedEarly: true };
+    }
+    if (uids.length === 0) store.setCursor(cursorKey, state.uidValidity, Math.max(lastUid, 0), this.nowMs());
+    return { counts: this.counts, idle: uids.length === 0, stoppedEarly: false };
+  }
+
+  /** Returns where it stopped when asked to stop mid-batch. */
+  private async processBatch(batch: number[], uidValidity: string): Promise<{ lastDone: number; count: number } | null> {
+    const { source, policy } = this.deps;
+    const headerItems = await source.headers(batch);
+    const needBody: Array<{ item: HeaderItem; headers: MessageHeaders; key: string; receivedAt: Date }> = [];
+    let count = 0;
+    let lastDone = 0;
+    for (const item of headerItems) {
+      if (this.deps.shouldStop?.()) return { lastDone, count };
+      const headers = parseHeaderBlock(item.header);
+      const key = messageKey(headers, item);
+      const receivedAt = receivedTime(headers, item, this.now());
+      this.counts.fetched++;
+      if (this.alreadyHandled(key, item, uidValidity)) {
+        count++;
+        lastDone = item.uid;
+        continue;
+      }
+      const early = this.headerOnlyClassification(headers, receivedAt);
+      if (early && !looksLikeBounce(headers)) {
+        this.recordWithoutBody(item, uidValidity, key, headers, receivedAt, early);
+      } else {
+        needBody.push({ item, headers, key, receivedAt });
+        continue;
+      }
+      count++;
+      lastDone = item.uid;
+    }
+    if (needBody.length === 0) return null;
+    const sources = await source.sources(
+      needBody.map((entry) => entry.item.uid),
+      policy.data.limits.maxMessageBytes,
+    );
+    const parsed = await Promise.all(
+      needBody.map(async (entry) => {
+        const fetched = sources.get(entry.item.uid);
+        if (!fetched) return { entry, message: null, error: 'the server returned no content for this message' };
+        // The parser may take the buffer's memory (transferred to a thread): keep a copy of bounces to read.
+        const raw = looksLikeBounce(entry.headers) ? Buffer.from(fetched.source) : undefined;
+        try {
+          const message = await this.deps.parse(fetched.source);
+          if (fetched.truncated) message.parseProblems.push(`message larger than ${policy.data.limits.maxMessageBytes} bytes: only its beginning was read`);
+          return { entry, message, error: null, raw };
+        } catch (error) {
+          return { entry, message: null, error: (error as Error).message };
+        }
+      }),
+    );
+    for (const { entry, message, error, raw } of parsed as Array<{ entry: (typeof needBody)[number]; message: MailMessage | null; error: string | null; raw?: Buffer }>) {
+      if (this.deps.shouldStop?.() && count > 0) return { lastDone, count };
+      await this.handleFullMessage(entry.item, uidValidity, entry.key, entry.headers, entry.receivedAt, message, error, raw);
+      count++;
+      lastDone = entry.item.uid;
+    }
+    return null;
+  }
+
+  /**
+   * The gates that need no body: our own mail, too old, automatic, not a listed hospital.
+   * Old mail is checked first: a first run on a years-old inbox must cost headers only and move nothing.
+   */
+  private headerOnlyClassification(headers: MessageHeaders, receivedAt: Date): { classification: Classification; status: CaseStatus; extra: Reason[] } | null {
+    const { policy } = this.deps;
+    const from = headers.from?.address ?? '';
+    if (from && (from === this.options.mailFrom.toLowerCase() || from === policy.data.identity.mailbox.toLowerCase())) {
+      const reason: Reason = { gate: 'sender', rule: 'sender.own-address', detail: 'sent from our own address: never treated as a request', matched: from, where: 'sender' };
+      return { classification: syntheticClassification('auto_generated', 'ignore', reason, headers, policy), status: 'ignored', extra: [] };
+    }
+    const old = tooOldReason(receivedAt, policy, this.now());
+    if (old) {
+      const byHeaders = classifyHeaders(headers, policy);
+      const classification = byHeaders ?? syntheticClassification('unclear', 'review', { gate: 'threshold', rule: 'not-read', detail: 'too old: the body was not read' }, headers, policy);
+      return { classification, status: 'too_old', extra: [old] };
+    }
+    const byHeaders = classifyHeaders(headers, policy);
+    if (!byHeaders) return null;
+    return { classification: byHeaders, status: byHeaders.action === 'ignore' ? 'ignored' : byHeaders.action === 'file' ? 'filed' : 'review', extra: [] };
+  }
+
+  private recordWithoutBody(item: HeaderItem, uidValidity: string, key: string, headers: MessageHeaders, receivedAt: Date, early: { classification: Classification; status: CaseStatus; extra: Reason[] }): void {
+    const id = this.insertCase(item, uidValidity, key, headers, receivedAt, early.classification, early.status, [...early.classification.reasons, ...early.extra], '', null);
+    this.count(early.status);
+    this.queueMove(early.status, item.uid);
+    void id;
+  }
+
+  private async handleFullMessage(
+    item: HeaderItem,
+    uidValidity: string,
+    key: string,
+    headers: MessageHeaders,
+    receivedAt: Date,
+    message: MailMessage | null,
+    error: string | null,
+    raw: Buffer | undefined,
+  ): Promise<void> {
+    const { policy, logger } = this.deps;
+    if (!message) {
+      const reason: Reason = { gate: 'parse', rule: 'parse.failed', detail: `the message could not be read: ${error}` };
+      this.insertCase(item, uidValidity, key, headers, receivedAt, syntheticClassification('unclear', 'review', reason, headers, policy), 'review', [reason], '', null);
+      this.counts.errors++;
+      this.count('review');
+      this.queueMove('review', item.uid);
+      return;
+    }
+    let classification: Classification;
+    try {
+      classification = classify(message, policy, this.now());
+    } catch (classifyError) {
+      const reason: Reason = { gate: 'parse', rule: 'classify.failed', detail: `the message could not be classified: ${(classifyError as Error).message}` };
+      logger.error({ uid: item.uid, err: classifyError }, 'classification failed; the message goes to review');
+      classification = syntheticClassification('unclear', 'review', reason, headers, policy);
+    }
+    if (message.parseProblems.length && classification.action === 'reply') {
+      // A message we could only partly read is not one to answer automatically.
+      const reason: Reason = { gate: 'parse', rule: 'parse.incomplete', detail: `parts of the message could not be read (${message.parseProblems.slice(0, 3).join('; ')}): left for a person` };
+      classification = { ...classification, action: 'review', reasons: [...classification.reasons, reason] };
+    }
+    if (looksLikeBounce(headers) && raw) this.recordBounce(raw, headers);
+
+    const recipient = replyRecipient(message.from, message.replyTo, (address) => isHospitalAddress(address, policy));
+    const decision = this.decideFor(classification, receivedAt, message, recipient);
+    const excerpt = maskNhsNumbers(message.newText.replace(/\s+/g, ' ').trim()).slice(0, policy.data.logging.excerptChars);
+    const id = this.insertCase(
+      item,
+      uidValidity,
+      key,
+      message,
+      receivedAt,
+      classification,
+      decision.status,
+      [...classification.reasons, ...decision.reasons],
+      excerpt,
+      policy.data.logging.storeBodies ? maskNhsNumbers(message.text) : null,
+      recipient,
+      message.parseProblems,
+    );
+    if (decision.renderReply && recipient) {
+      const reply = this.render(id, message, classification, recipient, excerpt);
+      this.deps.store.transition(id, decision.status, this.nowMs(), { actor: this.options.actor, note: 'reply rendered', reply: replyFields(reply) });
+      if (decision.status === 'decided') {
+        const finalStatus = await this.send(id, reply);
+        this.count(finalStatus);
+        this.queueMove(finalStatus, item.uid);
+        return;
+      }
+    }
+    this.count(decision.status);
+    this.queueMove(decision.status, item.uid);
+  }
+
+  private decideFor(classification: Classification, receivedAt: Date, message: MailMessage, recipient: string | null): Decision {
+    const { store, policy } = this.deps;
+    const now = this.nowMs();
+    const limits = policy.data.limits;
+    if (classification.action === 'reply' && !recipient) {
+      return {
+        status: 'review',
+        renderReply: false,
+        reasons: [{ gate: 'sender', rule: 'reply.no-recipient', detail: 'no listed hospital address to reply to' }],
+      };
+    }
+    const threadKey = threadKeyOf(message);
+    return decide(classification, receivedAt, policy, {
+      now: this.now(),
+      dryRun: this.options.dryRun,
+      killSwitch: this.options.killSwitch(),
+      repliesThisPass: this.repliesThisPass,
+      recipientRepliesLast24h: recipient ? store.recipientRepliesSince(recipient, now - DAY_MS, this.options.dryRun) : 0,
+      threadAlreadyReplied: threadKey ? store.threadRepliedSince(threadKey, now - limits.threadReplyWindowDays * DAY_MS, this.options.dryRun) : false,
+      recipientBouncedRecently: recipient ? store.bouncedSince(recipient, now - limits.bounceCooldownDays * DAY_MS) : false,
+    });
+  }
+
+  private render(id: number, message: MessageHeaders, classification: Classification, recipient: string, quote: string): RenderedReply {
+    const caseRef = caseReference(id);
+    const domain = this.options.mailFrom.split('@')[1] ?? 'localhost';
+    return renderReply(
+      {
+        headers: message,
+        quoteSource: quote,
+        classification,
+        caseRef,
+        to: recipient,
+        from: this.options.mailFrom,
+        messageId: `<pcn-autoreply.${caseRef}.${randomBytes(6).toString('hex')}@${domain}>`,
+      },
+      this.deps.policy,
+      this.deps.templates,
+    );
+  }
+
+  /**
+   * decided -> sending -> replied. `sending` is committed before SMTP sees the reply; if we die
+   * after that, the case is never sent again automatically (recoverInterruptedSends).
+   */
+  private async send(id: number, reply: RenderedReply): Promise<CaseStatus> {
+    const { store, sender, logger } = this.deps;
+    if (!sender) throw new Error('no sender configured for a live pass');
+    if (!store.transition(id, 'sending', this.nowMs(), { actor: this.options.actor, from: ['decided'] })) {
+      return store.get(id)?.status ?? 'review';
+    }
+    this.repliesThisPass++;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await sender.send(reply);
+        store.transition(id, 'replied', this.nowMs(), { actor: this.options.actor, from: ['sending'], smtpResponse: result.response, repliedAt: this.nowMs(), note: null });
+        return 'replied';
+      } catch (error) {
+        const sendError = error instanceof SendError ? error : new SendError(String((error as Error)?.message ?? error), 'transient', String(error), false);
+        const retryable = sendError.kind === 'transient' && sendError.notAccepted && attempt < this.options.smtpMaxAttempts;
+        logger.warn({ caseId: caseReference(id), attempt, response: sendError.response, retryable }, 'the reply was not accepted by the SMTP server');
+        if (retryable) {
+          await this.sleep(this.options.smtpRetryDelayMs * 2 ** (attempt - 1));
+          continue;
+        }
+        if (sendError.kind === 'transient' && sendError.notAccepted) {
+          // Refused for now (4xx): nothing was delivered, so the next pass may try again.
+          store.transition(id, 'decided', this.nowMs(), { actor: this.options.actor, from: ['sending'], smtpResponse: sendError.response, note: `SMTP refused for now after ${attempt} attempts; will retry next pass` });
+          this.repliesThisPass--;
+          this.counts.errors++;
+          return 'decided';
+        }
+        const note = sendError.kind === 'permanent' ? `the SMTP server refused the reply: ${sendError.response}` : `delivery not confirmed: ${sendError.response}`;
+        store.transition(id, 'review', this.nowMs(), {
+          actor: this.options.actor,
+          from: ['sending'],
+          smtpResponse: sendError.response,
+          note,
+          extraReasons: [{ gate: 'threshold', rule: sendError.kind === 'permanent' ? 'smtp.refused' : 'smtp.unconfirmed', detail: note }],
+        });
+        this.counts.errors++;
+        return 'review';
+      }
+    }
+  }
+
+  /** After a crash: `sending` may have gone out, so a person decides; `decided` never reached SMTP, so send it. */
+  private async recoverInterruptedSends(): Promise<void> {
+    const { store, logger } = this.deps;
+    for (const row of store.casesInStatus('sending')) {
+      const note = 'delivery not confirmed: the worker stopped while this reply was being sent. Check the Sent folder before approving.';
+      store.transition(row.id, 'review', this.nowMs(), {
+        actor: this.options.actor,
+        from: ['sending'],
+        note,
+        extraReasons: [{ gate: 'threshold', rule: 'delivery-not-confirmed', detail: note }],
+      });
+      logger.warn({ caseId: caseReference(row.id) }, 'a reply was interrupted mid-send; the case is now waiting for review');
+    }
+    for (const row of store.casesInStatus('decided')) {
+      if (!row.reply_message_id) {
+        store.transition(row.id, 'review', this.nowMs(), { actor: this.options.actor, from: ['decided'], note: 'no reply was rendered before the worker stopped' });
+        continue;
+      }
+      const status = await this.send(row.id, storedReply(row, this.options.mailFrom));
+      this.count(status);
+    }
+  }
+
+  private alreadyHandled(key: string, item: HeaderItem, uidValidity: string): boolean {
+    const { store } = this.deps;
+    const existing = store.findByMessageKey(key);
+    if (!existing) return false;
+    if (existing.dry_run && !this.options.dryRun) {
+      store.discardDryRunCase(existing.id);
+      return false;
+    }
+    this.counts.alreadySeen++;
+    // The same copy we recorded but did not get to file (a crash between record and move): file it now.
+    // A different copy (moved back or copied by a person) is theirs: leave it alone.
+    if (existing.uid === item.uid && existing.uid_validity === uidValidity && !this.options.dryRun && FINAL_OR_WAITING(existing)) {
+      this.queueMove(existing.status, item.uid);
+    }
+    return true;
+  }
+
+  private recordBounce(raw: Buffer, headers: MessageHeaders): void {
+    const { store, logger } = this.deps;
+    const text = raw.toString('latin1');
+    const ref = /pcn-autoreply\.(PCN-\d+)\./.exec(text);
+    const caseId = ref ? Number(ref[1]!.slice(4)) : null;
+    const row = caseId ? store.get(caseId) : undefined;
+    const recipient =
+      /Final-Recipient:\s*rfc822;\s*<?([^\s>]+@[^\s>]+)>?/i.exec(text)?.[1]?.toLowerCase() ??
+      headers.headers['x-failed-recipients']?.[0]?.trim().toLowerCase() ??
+      row?.reply_to_address ??
+      null;
+    if (!recipient) return;
+    store.recordBounce(recipient, row?.id ?? null, this.nowMs(), headers.subject.slice(0, 200));
+    if (row) store.transition(row.id, row.status, this.nowMs(), { actor: this.options.actor, note: `our reply to ${recipient} bounced: ${headers.subject.slice(0, 120)}` });
+    logger.warn({ recipient, caseId: row ? caseReference(row.id) : null }, 'a reply bounced; no further replies go to this address for the cooldown period');
+  }
+
+  private insertCase(
+    item: HeaderItem,
+    uidValidity: string,
+    key: string,
+    headers: MessageHeaders,
+    receivedAt: Date,
+    classification: Classification,
+    status: CaseStatus,
+    reasons: Reason[],
+    excerpt: string,
+    body: string | null,
+    recipient: string | null = null,
+    parseProblems: string[] = [],
+  ): number {
+    const { store, policy } = this.deps;
+    const category = policy.data.categories[classification.category];
+    const newCase: NewCase = {
+      messageKey: key,
+      messageId: headers.messageId,
+      mailbox: this.deps.source.description,
+      uidValidity,
+      uid: item.uid,
+      receivedAt: receivedAt.getTime(),
+      fromAddress: headers.from?.address ?? null,
+      fromName: headers.from?.name ? maskNhsNumbers(headers.from.name).slice(0, 200) : null,
+      organisationId: classification.organisationId,
+      organisation: classification.organisation,
+      subject: maskNhsNumbers(headers.subject).slice(0, 300),
+      excerpt,
+      body,
+      category: classification.category,
+      action: classification.action,
+      confidence: classification.confidence,
+      autonomy: classification.action === 'reply' ? (category?.autonomy ?? null) : null,
+      status,
+      dryRun: this.options.dryRun,
+      urgent: classification.category === 'urgent_clinical',
+      reasons,
+      trace: {
+        scores: classification.scores,
+        headers: headersThatMattered(headers),
+        size: item.size,
+        parseProblems,
+        killSwitch: this.options.killSwitch().active,
+      },
+      policyVersion: policy.data.policy.version,
+      policyHash: policy.hash,
+      threadKey: threadKeyOf(headers),
+      replyToAddress: recipient,
+    };
+    return store.insert(newCase, this.nowMs(), this.options.actor);
+  }
+
+  private queueMove(status: CaseStatus, uid: number): void {
+    const { policy } = this.deps;
+    if (this.options.dryRun || !policy.data.folders.enabled) return;
+    const key = folderKeyFor(status);
+    if (!key) return;
+    const folder = policy.data.folders[key];
+    const list = this.moves.get(folder) ?? [];
+    list.push(uid);
+    this.moves.set(folder, list);
+  }
+
+  /** One packed MOVE per folder per batch: per-message commands cost ~30x more. */
+  private async flushMoves(): Promise<void> {
+    for (const [folder, uids] of this.moves) {
+      await this.deps.source.move(uids, folder);
+    }
+    this.moves.clear();
+  }
+
+  private count(status: CaseStatus): void {
+    const c = this.counts;
+    if (status === 'replied') c.replied++;
+    else if (status === 'review') c.review++;
+    else if (status === 'awaiting_approval') c.awaitingApproval++;
+    else if (status === 'filed') c.filed++;
+    else if (status === 'ignored') c.ignored++;
+    else if (status === 'too_old') c.tooOld++;
+    else if (status === 'would_reply') c.wouldReply++;
+    else if (status === 'shadowed') c.shadowed++;
+  }
+
+  private now(): Date {
+    return this.deps.clock();
+  }
+
+  private nowMs(): number {
+    return this.deps.clock().getTime();
+  }
+}
+
+function FINAL_OR_WAITING(row: CaseRow): boolean {
+  return FINAL_STATUSES.has(row.status) || row.status === 'review' || row.status === 'awaiting_approval';
+}
+
+/** Message-ID when there is one; otherwise a digest of what identifies the message. */
+export function messageKey(headers: MessageHeaders, item: Pick<HeaderItem, 'size' | 'header'>): string {
+  if (headers.messageId) return headers.messageId;
+  return `sha256:${createHash('sha256').update(item.header).digest('hex')}`;
+}
+
+/** The conversation a message belongs to: the first message of its References chain. */
+export function threadKeyOf(headers: MessageHeaders): string | null {
+  return headers.references[0] ?? headers.inReplyTo ?? headers.messageId ?? null;
+}
+
+/** The Date header unless missing or in the future (forged or a wrong clock): then the server's arrival time. */
+function receivedTime(headers: MessageHeaders, item: HeaderItem, now: Date): Date {
+  const date = headers.date;
+  if (date && !Number.isNaN(date.getTime()) && date.getTime() <= now.getTime() + DAY_MS) return date;
+  return item.internalDate ?? now;
+}
+
+function looksLikeBounce(headers: MessageHeaders): boolean {
+  const from = headers.from?.address ?? '';
+  return headers.contentType === 'multipart/report' || headers.returnPath === '' || /^(mailer-daemon|postmaster)@/i.test(from);
+}
+
+function syntheticClassification(
+  category: Classification['category'],
+  action: Classification['action'],
+  reason: Reason,
+  headers: MessageHeaders,
+  policy: Policy,
+): Classification {
+  const hospital = matchHospital(headers, policy).hospital;
+  return { category, action, confidence: 0, organisation: hospital?.name ?? null, organisationId: hospital?.id ?? null, reasons: [reason], scores: {} };
+}
+
+function headersThatMattered(headers: MessageHeaders): Record<string, unknown> {
+  return {
+    from: headers.from?.address ?? null,
+    replyTo: headers.replyTo.map((a) => a.address),
+    returnPath: headers.returnPath,
+    date: headers.date?.toISOString() ?? null,
+    messageId: headers.messageId,
+    inReplyTo: headers.inReplyTo,
+    contentType: headers.contentType,
+    automatic: Object.fromEntries(
+      Object.entries(headers.headers).filter(([name]) => /^(auto-submitted|x-auto-response-suppress|precedence|list-|x-autoreply|x-autorespond)/.test(name)),
+    ),
+  };
+}
+
+function replyFields(reply: RenderedReply) {
+  return { replyToAddress: reply.to, replyMessageId: reply.messageId, replySubject: reply.subject, replyText: reply.text, replyHtml: reply.html };
+}
+
+/** Rebuild a reply from what the case log holds, so a resend is byte-for-byte what was approved. */
+export function storedReply(row: CaseRow, mailFrom: string): RenderedReply {
+  const references = [...new Set([row.thread_key, row.message_id].filter((id): id is string => Boolean(id)))];
+  return {
+    from: mailFrom,
+    to: row.reply_to_address ?? '',
+    subject: row.reply_subject ?? '',
+    messageId: row.reply_message_id ?? '',
+    inReplyTo: row.message_id,
+    references,
+    headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All', 'X-PCN-Case-Id': caseReference(row.id) },
+    text: row.reply_text ?? '',
+    html: row.reply_html ?? '',
+  };
+}
+
