@@ -6,6 +6,8 @@ export interface CompiledRule {
   weight: number;
   in: ReadonlyArray<'subject' | 'body' | 'attachment'>;
   regex: RegExp;
+  /** The same expression with the g flag, for finding every occurrence (urgency cancels work on spans). */
+  global: RegExp;
 }
 
 export interface CompiledHospital {

@@ -1,0 +1,268 @@
+import { automaticMailReasons } from './automatic-mail.js';
+import type { Classification, Reason } from './classification.js';
+import type { MailMessage, MessageHeaders } from './message.js';
+import { matchHospital } from './sender.js';
+import { TAXONOMY_DEFAULT_ACTION } from '../policy/default-actions.js';
+import type { CompiledRule, Policy } from '../policy/policy.js';
+import { CATEGORY_IDS, REQUEST_CATEGORIES, type CategoryId, type Hospital, type PolicyAction } from '../policy/schema.js';
+
+const REQUEST_SET: ReadonlySet<CategoryId> = new Set(REQUEST_CATEGORIES);
+/** Categories scored by rules: the requests, plus the two that say "no request here" and "a request we cannot place". */
+const SCORED_CATEGORIES: readonly CategoryId[] = CATEGORY_IDS.filter((id) => id !== 'urgent_clinical' && id !== 'auto_generated' && id !== 'non_hospital');
+const MAX_QUOTE = 60;
+
+type Field = 'subject' | 'body' | 'attachment';
+
+interface HeaderOutcome {
+  final: Classification | null;
+  hospital: Hospital | null;
+  reasons: Reason[];
+}
+
+/**
+ * The header-only gates: automatic mail, then "is the sender a listed hospital". Returns the
+ * final classification when the headers settle it (the worker then never fetches the body), or
+ * null when the body is needed.
+ */
+export function classifyHeaders(h: MessageHeaders, policy: Policy): Classification | null {
+  return headerGates(h, policy).final;
+}
+
+/**
+ * Classify one message. Pure: the same message and policy always give the same answer.
+ * Gates in order: automatic mail -> listed hospital -> urgency (overrides every request) ->
+ * category rules -> thresholds. `now` is accepted for future time-dependent rules.
+ */
+export function classify(message: MailMessage, policy: Policy, now: Date): Classification {
+  void now;
+  const gate = headerGates(message, policy);
+  if (gate.final) return gate.final;
+  const hospital = gate.hospital!;
+  const reasons = gate.reasons;
+  const texts: Record<Field, string> = {
+    subject: message.subject,
+    body: message.newText,
+    attachment: attachmentText(message),
+  };
+
+  const urgent = urgencyGate(texts, policy, reasons);
+  if (urgent > 0) {
+    const threshold = policy.data.urgency.threshold;
+    return result('urgent_clinical', policy, strength(urgent, threshold), hospital, reasons, { urgent_clinical: urgent });
+  }
+
+  const scores: Partial<Record<CategoryId, number>> = {};
+  for (const id of SCORED_CATEGORIES) {
+    const set = policy.categoryRules[id];
+    if (!set || set.rules.length === 0) continue;
+    const categoryReasons: Reason[] = [];
+    let score = 0;
+    for (const rule of set.rules) {
+      const hit = firstMatch(rule, texts);
+      if (!hit) continue;
+      score += rule.weight;
+      categoryReasons.push({ gate: 'category', rule: rule.id, detail: `counts towards ${id}`, matched: quote(hit.text), where: hit.where, category: id, weight: rule.weight });
+    }
+    if (score === 0) continue;
+    const cancelled = firstCancel(set.cancel, texts);
+    if (cancelled) {
+      reasons.push({
+        gate: 'cancel',
+        rule: cancelled.rule.id,
+        detail: `cancels ${id} (score ${round(score)} dropped)`,
+        matched: quote(cancelled.text),
+        where: cancelled.where,
+        category: id,
+      });
+      continue;
+    }
+    scores[id] = round(score);
+    reasons.push(...categoryReasons);
+  }
+  return decideCategory(scores, policy, hospital, reasons);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function headerGates(h: MessageHeaders, policy: Policy): HeaderOutcome {
+  const automatic = automaticMailReasons(h);
+  const sender = matchHospital(h, policy);
+  if (automatic.length > 0) {
+    return { final: result('auto_generated', policy, 1, sender.hospital, automatic, {}), hospital: sender.hospital, reasons: automatic };
+  }
+  if (!sender.hospital) {
+    return { final: result('non_hospital', policy, 1, null, sender.reasons, {}), hospital: null, reasons: sender.reasons };
+  }
+  return { final: null, hospital: sender.hospital, reasons: sender.reasons };
+}
+
+/** Urgency score of the new text and subject: footers and quoted history never count. */
+function urgencyGate(texts: Record<Field, string>, policy: Policy, reasons: Reason[]): number {
+  const { rules, cancel } = policy.urgency;
+  let score = 0;
+  const found: Reason[] = [];
+  for (const rule of rules) {
+    for (const where of rule.in) {
+      if (where === 'attachment') continue;
+      const text = texts[where];
+      const match = uncancelledMatch(rule, text, cancel);
+      if (match === null) continue;
+      score += rule.weight;
+      found.push({ gate: 'urgency', rule: rule.id, detail: 'marks the message as clinically urgent', matched: quote(match), where, category: 'urgent_clinical', weight: rule.weight });
+      break;
+    }
+  }
+  if (score >= policy.data.urgency.threshold) {
+    reasons.push(...found);
+    return score;
+  }
+  return 0;
+}
+
+/**
+ * First occurrence of `rule` in `text` that is not inside a cancel cue's match: "non-urgent"
+ * cancels the "urgent" inside it, not an "urgent" elsewhere in the same message.
+ */
+function uncancelledMatch(rule: CompiledRule, text: string, cancel: readonly CompiledRule[]): string | null {
+  const first = rule.regex.exec(text);
+  if (!first) return null;
+  const spans = cancelSpans(text, cancel);
+  if (spans.length === 0) return first[0];
+  const scan = rule.global;
+  scan.lastIndex = 0;
+  for (let m = scan.exec(text); m !== null; m = scan.exec(text)) {
+    if (m[0].length === 0) {
+      scan.lastIndex++;
+      continue;
+    }
+    const start = m.index;
+    const end = start + m[0].length;
+    if (!spans.some(([s, e]) => s <= start && end <= e)) return m[0];
+  }
+  return null;
+}
+
+function cancelSpans(text: string, cancel: readonly CompiledRule[]): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  for (const rule of cancel) {
+    if (!rule.regex.test(text)) continue;
+    const scan = rule.global;
+    scan.lastIndex = 0;
+    for (let m = scan.exec(text); m !== null; m = scan.exec(text)) {
+      if (m[0].length === 0) scan.lastIndex++;
+      else spans.push([m.index, m.index + m[0].length]);
+    }
+  }
+  return spans;
+}
+
+function firstMatch(rule: CompiledRule, texts: Record<Field, string>): { text: string; where: Field } | null {
+  for (const where of rule.in) {
+    const text = texts[where];
+    if (text.length === 0) continue;
+    const m = rule.regex.exec(text);
+    if (m) return { text: m[0], where };
+  }
+  return null;
+}
+
+function firstCancel(cancel: readonly CompiledRule[], texts: Record<Field, string>): { rule: CompiledRule; text: string; where: Field } | null {
+  for (const rule of cancel) {
+    const hit = firstMatch(rule, texts);
+    if (hit) return { rule, ...hit };
+  }
+  return null;
+}
+
+function decideCategory(scores: Partial<Record<CategoryId, number>>, policy: Policy, hospital: Hospital, reasons: Reason[]): Classification {
+  const { minScore, minConfidence, closeCall } = policy.data.thresholds;
+  const ranked = (Object.entries(scores) as Array<[CategoryId, number]>).sort((a, b) => b[1] - a[1]);
+  const requests = ranked.filter(([id]) => REQUEST_SET.has(id));
+  const top = requests[0];
+  const info = scores.clinical_information ?? 0;
+  const unclearCues = scores.unclear ?? 0;
+
+  if (!top || top[1] < minScore) {
+    // No request strong enough to name. A hospital message that asks something we cannot place
+    // goes to a person; one that asks nothing is a letter for information.
+    if (unclearCues > info) {
+      reasons.push({ gate: 'threshold', rule: 'thresholds.no-category', detail: `asks something, but no request category reaches the minimum score ${minScore}${top ? ` (best ${top[0]} ${top[1]})` : ''}` });
+      return result('unclear', policy, strength(unclearCues, minScore), hospital, reasons, scores);
+    }
+    reasons.push({ gate: 'threshold', rule: 'thresholds.no-request', detail: `no request category reaches the minimum score ${minScore}${top ? ` (best ${top[0]} ${top[1]})` : ''}: a letter for information` });
+    const confidence = info > 0 ? Math.max(0.6, strength(info, minScore)) : top ? 0.5 : 0.6;
+    return result('clinical_information', policy, confidence, hospital, reasons, scores);
+  }
+
+  const [topId, topScore] = top;
+  const topAction = actionOf(topId, policy);
+  // The strongest competitor that would be handled differently (reply vs review vs file).
+  const rival = ranked.find(([id, score]) => id !== topId && id !== 'unclear' && score > 0 && actionOf(id, policy) !== topAction);
+  const runnerUp = ranked.find(([id]) => id !== topId && id !== 'unclear');
+  if (rival && rival[1] >= closeCall * topScore) {
+    reasons.push({
+      gate: 'threshold',
+      rule: 'thresholds.closeCall',
+      detail: `too close to call: ${topId} ${topScore} vs ${rival[0]} ${rival[1]}, which are handled differently`,
+    });
+    return result('unclear', policy, 0.5, hospital, reasons, scores);
+  }
+  const separation = runnerUp ? 1 - runnerUp[1] / topScore : 1;
+  const confidence = round(strength(topScore, minScore) * (0.6 + 0.4 * separation));
+  if (confidence < minConfidence) {
+    reasons.push({
+      gate: 'threshold',
+      rule: 'thresholds.minConfidence',
+      detail: `confidence ${confidence} for ${topId} is below ${minConfidence}${runnerUp ? ` (runner-up ${runnerUp[0]} ${runnerUp[1]})` : ''}`,
+    });
+    return result('unclear', policy, confidence, hospital, reasons, scores);
+  }
+  return result(topId, policy, confidence, hospital, reasons, scores);
+}
+
+function actionOf(id: CategoryId, policy: Policy): PolicyAction {
+  const configured = policy.data.categories[id]?.action;
+  if (configured) return configured;
+  // A category the policy leaves out never replies: it has no approved template.
+  const fallback = TAXONOMY_DEFAULT_ACTION[id];
+  return fallback === 'reply' ? 'review' : fallback;
+}
+
+function result(
+  category: CategoryId,
+  policy: Policy,
+  confidence: number,
+  hospital: Hospital | null,
+  reasons: Reason[],
+  scores: Partial<Record<CategoryId, number>>,
+): Classification {
+  return {
+    category,
+    action: actionOf(category, policy),
+    confidence: round(Math.min(1, Math.max(0, confidence))),
+    organisation: hospital?.name ?? null,
+    organisationId: hospital?.id ?? null,
+    reasons,
+    scores,
+  };
+}
+
+/** 0..1 that grows with the score: 0.78 at the threshold, 0.95 at twice the threshold. */
+function strength(score: number, threshold: number): number {
+  return 1 - Math.exp((-1.5 * score) / Math.max(threshold, 0.01));
+}
+
+function attachmentText(message: MailMessage): string {
+  if (message.attachments.length === 0) return '';
+  if (message.attachments.length === 1) return message.attachments[0]!.text ?? '';
+  return message.attachments.map((a) => a.text ?? '').join('\n');
+}
+
+function quote(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > MAX_QUOTE ? `${flat.slice(0, MAX_QUOTE - 3)}...` : flat;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,31 @@
+/**
+ * NHS numbers: 10 digits, modulus-11 check digit (NHS Data Dictionary). Used to mask patient
+ * identifiers before anything is logged (Caldicott: minimum necessary).
+ */
+
+const WEIGHTS = [10, 9, 8, 7, 6, 5, 4, 3, 2] as const;
+
+/** True when `value` (digits, optionally grouped 3-3-4 by spaces or hyphens) is a valid NHS number. */
+export function isValidNhsNumber(value: string): boolean {
+  const digits = value.replace(/[\s-]/g, '');
+  if (!/^\d{10}$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < 9; i++) sum += (digits.charCodeAt(i) - 48) * WEIGHTS[i]!;
+  const check = 11 - (sum % 11);
+  if (check === 10) return false; // no valid check digit exists for this stem
+  return (check === 11 ? 0 : check) === digits.charCodeAt(9) - 48;
+}
+
+// 3-3-4 with one space or hyphen between groups, or 10 plain digits; not part of a longer number.
+const CANDIDATE = /(?<![\d])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![\d])/g;
+
+/**
+ * Mask every valid NHS number in `text`, keeping the first three digits so a reader can tell a
+ * test-range number (999) from a real one: `999 151 3345` -> `999 *** ****`.
+ * Ten-digit strings that fail the check digit (phone numbers, hospital ids) are left alone.
+ */
+export function maskNhsNumbers(text: string): string {
+  return text.replace(CANDIDATE, (whole, first: string, separator: string, second: string, third: string) =>
+    isValidNhsNumber(first + second + third) ? `${first}${separator || ' '}***${separator || ' '}****` : whole,
+  );
+}

@@ -1,0 +1,68 @@
+import type { Reason } from './classification.js';
+import type { MessageHeaders } from './message.js';
+import type { CompiledHospital, Policy } from '../policy/policy.js';
+import type { Hospital } from '../policy/schema.js';
+
+export interface HospitalMatch {
+  hospital: Hospital | null;
+  reasons: Reason[];
+}
+
+/**
+ * Which listed hospital sent the message. The From address decides (it is what the reply would
+ * go back to); Reply-To never makes a sender a hospital. Domains match exactly, with no
+ * subdomains, so `northmere.nhs.uk.example.com` and `northmere-nhs.uk` are not Northmere.
+ */
+export function matchHospital(h: MessageHeaders, policy: Policy): HospitalMatch {
+  const address = h.from?.address.trim().toLowerCase() ?? '';
+  if (!address) {
+    return { hospital: null, reasons: [{ gate: 'sender', rule: 'sender.missing', detail: 'the message has no usable From address', where: 'sender' }] };
+  }
+  const never = policy.neverHospital.find((pattern) => pattern.test(address));
+  if (never) {
+    return {
+      hospital: null,
+      reasons: [{ gate: 'sender', rule: 'neverHospital', detail: 'the sender matches a neverHospital pattern (another practice, the ICB, a pharmacy...)', matched: address, where: 'sender' }],
+    };
+  }
+  const compiled = findHospital(address, policy);
+  if (!compiled) {
+    return {
+      hospital: null,
+      reasons: [{ gate: 'sender', rule: 'sender.not-listed', detail: 'the sender is not a listed hospital address or domain', matched: address, where: 'sender' }],
+    };
+  }
+  const reasons: Reason[] = [
+    { gate: 'sender', rule: `hospital.${compiled.hospital.id}`, detail: `the sender is ${compiled.hospital.name}`, matched: address, where: 'sender' },
+  ];
+  for (const replyTo of h.replyTo) {
+    if (!isHospitalAddress(replyTo.address, policy)) {
+      reasons.push({
+        gate: 'sender',
+        rule: 'sender.reply-to-outside',
+        detail: 'Reply-To points outside the hospital list; any reply goes to the From address only',
+        matched: replyTo.address,
+        where: 'header',
+      });
+    }
+  }
+  return { hospital: compiled.hospital, reasons };
+}
+
+/** True when `address` belongs to a listed hospital and is not excluded by neverHospital. */
+export function isHospitalAddress(address: string, policy: Policy): boolean {
+  const lower = address.trim().toLowerCase();
+  if (policy.neverHospital.some((pattern) => pattern.test(lower))) return false;
+  return findHospital(lower, policy) !== null;
+}
+
+function findHospital(address: string, policy: Policy): CompiledHospital | null {
+  const at = address.lastIndexOf('@');
+  if (at <= 0) return null;
+  const domain = address.slice(at + 1);
+  for (const hospital of policy.hospitals) {
+    if (hospital.domains.has(domain)) return hospital;
+    for (const pattern of hospital.nhsmail) if (pattern.test(address)) return hospital;
+  }
+  return null;
+}
