@@ -177,6 +177,8 @@ function splitFields(raw: Buffer, problems: string[]): { fields: string[]; bodyO
     bodyOffset = limit;
     if (raw.length > MAX_HEADER_BYTES) {
       problems.push(`header block longer than ${MAX_HEADER_BYTES} bytes; the rest is ignored`);
+    } else if (raw.length > 0) {
+      problems.push('header block has no empty line after it (truncated message?)');
     }
   }
   const fields: string[] = [];
@@ -283,7 +285,7 @@ function cleanAddress(value: string): string {
  */
 function allMessageIds(value: string | undefined): string[] {
   if (!value) return [];
-  const printable = value.replace(/[^\x20-\x7e]/g, ' ');
+  const printable = identifierText(value);
   const ids = printable.match(/<[^<>\s]+>/g);
   if (ids) {
     return ids.filter((id) => id.length <= MAX_IDENTIFIER_LENGTH).slice(-MAX_REFERENCES);
@@ -291,20 +293,30 @@ function allMessageIds(value: string | undefined): string[] {
   // Some senders omit the angle brackets; keep what looks like an identifier, bracketed.
   return printable
     .split(/[\s,]+/)
-    .filter((token) => token.length > 2 && token.length <= MAX_IDENTIFIER_LENGTH - 2 && token.includes('@'))
+    .filter((token) => token.length > 2 && token.length <= MAX_IDENTIFIER_LENGTH - 2 && isBareIdentifier(token))
     .map((token) => `<${token.replace(/[<>]/g, '')}>`)
     .slice(-MAX_REFERENCES);
 }
 
+/** Controls are dropped (a NUL must not split an identifier), other non-ASCII becomes a space. */
+function identifierText(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[^\x20-\x7e]/g, ' ');
+}
+
+/** An unbracketed id-left@id-right; an encoded word is not one (RFC 2047 5: not in msg-id). */
+function isBareIdentifier(token: string): boolean {
+  return token.includes('@') && !token.includes('=?');
+}
+
 function firstMessageId(value: string | undefined): string | null {
   if (!value) return null;
-  const printable = value.replace(/[^\x20-\x7e]/g, ' ');
+  const printable = identifierText(value);
   const bracketed = /<[^<>\s]+>/.exec(printable);
   if (bracketed) {
     return bracketed[0].length <= MAX_IDENTIFIER_LENGTH ? bracketed[0] : null;
   }
   const token = printable.trim().split(/\s+/)[0] ?? '';
-  if (token.length < 3 || token.length > MAX_IDENTIFIER_LENGTH - 2) return null;
+  if (token.length < 3 || token.length > MAX_IDENTIFIER_LENGTH - 2 || !isBareIdentifier(token)) return null;
   return `<${token.replace(/[<>]/g, '')}>`;
 }
 

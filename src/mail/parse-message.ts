@@ -64,6 +64,10 @@ export async function parseMessage(raw: Buffer, options: ParseMessageOptions = {
     problems.push(`body text longer than ${MAX_TEXT_CHARS} characters was cut`);
     text = text.slice(0, MAX_TEXT_CHARS);
   }
+  problems.push(...checkMimeStructure(input, headerResult.headers.headers['content-type']?.[0], headerResult.bodyOffset));
+  if (text.trim().length === 0 && body.attachments.length === 0 && input.length - headerResult.bodyOffset > 2) {
+    problems.push('no readable text found in the body');
+  }
   const sections = safeSplitSections(text, problems);
   return {
     ...headerResult.headers,
@@ -75,6 +79,24 @@ export async function parseMessage(raw: Buffer, options: ParseMessageOptions = {
     parseProblems: problems,
     size: raw.length,
   };
+}
+
+/**
+ * Damage mailparser absorbs silently but a reviewer should know about: a multipart without a
+ * boundary, a boundary that never occurs, a missing close delimiter (RFC 2046 5.1.1), which is
+ * how a truncated message looks.
+ */
+function checkMimeStructure(input: Buffer, contentType: string | undefined, bodyOffset: number): string[] {
+  if (!contentType || !/^\s*multipart\//i.test(contentType)) return [];
+  const boundary = /boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))/i.exec(contentType);
+  const value = boundary?.[1] ?? boundary?.[2];
+  if (!value) return ['multipart message without a boundary parameter'];
+  const delimiter = Buffer.from(`--${value}`, 'latin1');
+  if (input.indexOf(delimiter, bodyOffset) === -1) return [`multipart boundary "${value.slice(0, 70)}" never occurs in the body`];
+  if (input.lastIndexOf(Buffer.from(`--${value}--`, 'latin1')) === -1) {
+    return ['multipart message has no closing boundary (truncated or broken)'];
+  }
+  return [];
 }
 
 function safeSplitSections(text: string, problems: string[]): ReturnType<typeof splitSections> {

@@ -26,7 +26,7 @@ export async function extractPdfText(bytes: Uint8Array, timeoutMs = DEFAULT_PDF_
   });
   const extraction = (async (): Promise<PdfTextResult> => {
     // pdf.js may detach the buffer it is given: hand it a copy.
-    const document = await getDocumentProxy(new Uint8Array(bytes));
+    const document = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
     try {
       const { text } = await extractText(document, { mergePages: true });
       return { ok: true, text: text.slice(0, MAX_PDF_TEXT_CHARS) };

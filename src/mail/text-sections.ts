@@ -283,7 +283,9 @@ function toParagraphs(lines: string[]): Paragraph[] {
     while (index < lines.length && (lines[index] ?? '').trim() === '') index += 1;
     const kind = classifyParagraph(parts);
     // A disclaimer glued under the text without a blank line starts at its own first line.
-    const offset = kind === 'disclaimer' ? firstDisclaimerLine(parts) : 0;
+    // An address or trust-name line in front of it stays with it.
+    const found = kind === 'disclaimer' ? firstDisclaimerLine(parts) : 0;
+    const offset = found > 0 && isShortNameBlock(parts.slice(0, found)) ? 0 : found;
     if (offset > 0) {
       paragraphs.push({ start, end: start + offset, kind: 'content' });
     }
@@ -293,6 +295,9 @@ function toParagraphs(lines: string[]): Paragraph[] {
 }
 
 function firstDisclaimerLine(parts: string[]): number {
+  const single = parts.findIndex((line) => DISCLAIMER_PHRASES.some((phrase) => phrase.test(line)));
+  if (single >= 0) return single;
+  // A phrase wrapped over two lines.
   for (let index = 0; index < parts.length; index += 1) {
     const window = `${parts[index] ?? ''} ${parts[index + 1] ?? ''}`;
     if (DISCLAIMER_PHRASES.some((phrase) => phrase.test(window))) return index;

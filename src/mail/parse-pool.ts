@@ -1,0 +1,172 @@
+/**
+ * A small worker_threads pool so message bodies are parsed off the main thread (issue 7: two
+ * cores, the main thread keeps IMAP and SQLite moving). One message per thread at a time, so a
+ * thread that dies (out of memory, a native fault, a parse that never ends) fails only the
+ * message it held; the pool then starts a fresh thread.
+ *
+ * Under vitest/tsx this file is TypeScript and there is no compiled worker: it parses in-thread.
+ */
+import { Worker } from 'node:worker_threads';
+import type { MailMessage } from '../core/message.js';
+import { parseMessage, type ParseMessageOptions } from './parse-message.js';
+
+export interface ParsePool {
+  /**
+   * Parses one message. The buffer's memory is transferred to the worker when the buffer owns all
+   * of it (it is then detached here: do not reuse it); otherwise it is copied.
+   */
+  parse(raw: Buffer): Promise<MailMessage>;
+  /** Stops the threads; messages not yet parsed are rejected. */
+  close(): Promise<void>;
+}
+
+export interface ParsePoolOptions {
+  parse?: ParseMessageOptions;
+  /** A thread that has not answered within this time is ended and the message rejected. Default 60 s. */
+  taskTimeoutMs?: number;
+  /** Heap limit per thread: a hostile message fails alone instead of exhausting the process. */
+  maxHeapMb?: number;
+}
+
+export class ParseWorkerError extends Error {
+  readonly code = 'EPARSEWORKER';
+}
+
+interface Task {
+  id: number;
+  raw: Buffer;
+  resolve: (message: MailMessage) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | null;
+  timer: NodeJS.Timeout | null;
+}
+
+type WorkerReply = { id: number; message: MailMessage } | { id: number; error: string };
+
+const workerUrl = new URL('./parse-worker.js', import.meta.url);
+
+export function createParsePool(size: number, options: ParsePoolOptions = {}): ParsePool {
+  if (import.meta.url.endsWith('.ts')) {
+    return createInThreadPool(options.parse ?? {});
+  }
+  return new ThreadPool(Math.max(1, Math.floor(size)), options);
+}
+
+function createInThreadPool(parseOptions: ParseMessageOptions): ParsePool {
+  let closed = false;
+  return {
+    parse: (raw) =>
+      closed ? Promise.reject(new ParseWorkerError('parse pool is closed')) : parseMessage(raw, parseOptions),
+    close: async () => {
+      closed = true;
+    },
+  };
+}
+
+class ThreadPool implements ParsePool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly taskTimeoutMs: number;
+
+  constructor(
+    size: number,
+    private readonly options: ParsePoolOptions,
+  ) {
+    this.taskTimeoutMs = options.taskTimeoutMs ?? 60_000;
+    for (let index = 0; index < size; index += 1) this.slots.push(this.startSlot());
+  }
+
+  parse(raw: Buffer): Promise<MailMessage> {
+    if (this.closed) return Promise.reject(new ParseWorkerError('parse pool is closed'));
+    return new Promise<MailMessage>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, raw, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.reject(new ParseWorkerError('parse pool closed before the message was parsed'));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        this.failTask(slot, new ParseWorkerError('parse pool closed while the message was being parsed'));
+        await slot.worker.terminate();
+      }),
+    );
+  }
+
+  private startSlot(): Slot {
+    const worker = new Worker(workerUrl, {
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? 512 },
+    });
+    const slot: Slot = { worker, task: null, timer: null };
+    worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
+    worker.on('error', (error) => this.onCrash(slot, `parse worker thread failed: ${error.message}`));
+    worker.on('exit', (code) => this.onCrash(slot, `parse worker thread exited with code ${code}`));
+    // An idle pool must not keep the process alive.
+    worker.unref();
+    return slot;
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.task !== null) continue;
+      const task = this.queue.shift();
+      if (!task) return;
+      slot.task = task;
+      slot.worker.ref();
+      slot.timer = setTimeout(() => {
+        this.onCrash(slot, `parse worker did not answer within ${this.taskTimeoutMs} ms`);
+      }, this.taskTimeoutMs);
+      const payload = ownsWholeBuffer(task.raw) ? task.raw : Buffer.from(task.raw);
+      const transfer = [payload.buffer as ArrayBuffer];
+      slot.worker.postMessage({ id: task.id, raw: payload, options: this.options.parse ?? {} }, transfer);
+    }
+  }
+
+  private onReply(slot: Slot, reply: WorkerReply): void {
+    const task = slot.task;
+    if (!task || task.id !== reply.id) return;
+    this.release(slot);
+    if ('message' in reply) task.resolve(reply.message);
+    else task.reject(new ParseWorkerError(`parse failed: ${reply.error}`));
+    this.dispatch();
+  }
+
+  /** A thread died or hung: fail the message it held, replace the thread, carry on. */
+  private onCrash(slot: Slot, reason: string): void {
+    const index = this.slots.indexOf(slot);
+    if (index === -1) return; // already replaced (error is followed by exit)
+    this.failTask(slot, new ParseWorkerError(reason));
+    if (this.closed) return;
+    this.slots.splice(index, 1);
+    slot.worker.removeAllListeners('message');
+    void slot.worker.terminate().catch(() => undefined);
+    this.slots.push(this.startSlot());
+    this.dispatch();
+  }
+
+  private failTask(slot: Slot, error: Error): void {
+    const task = slot.task;
+    this.release(slot);
+    task?.reject(error);
+  }
+
+  private release(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    slot.task = null;
+    slot.worker.unref();
+  }
+}
+
+/** Node's small Buffers share one pooled ArrayBuffer: transferring that would detach others. */
+function ownsWholeBuffer(raw: Buffer): boolean {
+  return raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && raw.buffer instanceof ArrayBuffer;
+}

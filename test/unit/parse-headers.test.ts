@@ -1,0 +1,79 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseHeaderBlock } from '../../src/mail/parse-headers.js';
+import { parseMessage } from '../../src/mail/parse-message.js';
+import { generateHostileCases } from '../fixtures/hostile/generate.js';
+
+const fixtureDirs = ['../fixtures/mail/', '../fixtures/hostile/', '../../../shared/corpus/dev/'].map((dir) =>
+  fileURLToPath(new URL(dir, import.meta.url)),
+);
+
+function emlFiles(): Array<[string, Buffer]> {
+  return fixtureDirs
+    .filter((dir) => existsSync(dir))
+    .flatMap((dir) =>
+      readdirSync(dir)
+        .filter((name) => name.endsWith('.eml'))
+        .map((name): [string, Buffer] => [name, readFileSync(`${dir}${name}`)]),
+    );
+}
+
+const h = (lines: string[]): Buffer => Buffer.from(`${lines.join('\r\n')}\r\n\r\nbody\r\n`, 'latin1');
+
+describe('parseHeaderBlock', () => {
+  it.each(emlFiles())('%s: agrees with parseMessage', async (_name, raw) => {
+    const full = await parseMessage(raw);
+    const { text: _t, newText: _n, quotedText: _q, footerText: _f, attachments: _a, parseProblems: _p, size: _s, ...fromFull } = full;
+    expect(parseHeaderBlock(raw)).toEqual(fromFull);
+  });
+
+  it.each(generateHostileCases().filter((entry) => entry.raw.length < 1_000_000).map((entry) => [entry.name, entry.raw] as const))(
+    'hostile %s: agrees with parseMessage',
+    async (_name, raw) => {
+      const full = await parseMessage(raw);
+      const header = parseHeaderBlock(raw);
+      expect(header.subject).toBe(full.subject);
+      expect(header.from).toEqual(full.from);
+      expect(header.messageId).toBe(full.messageId);
+      expect(header.date).toEqual(full.date);
+    },
+  );
+
+  it.each([
+    ['folded subject', ['Subject: Request for', '\tbloods'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.subject).toBe('Request for\tbloods'.replace('\t', ' '))],
+    ['encoded words joined', ['Subject: =?utf-8?Q?caf=C3=A9?= =?utf-8?Q?_au_lait?='], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.subject).toBe('café au lait')],
+    ['null Return-Path', ['Return-Path: <>'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.returnPath).toBe('')],
+    ['Return-Path address', ['Return-Path: <Bounce@Example.NHS.uk>'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.returnPath).toBe('bounce@example.nhs.uk')],
+    ['no Return-Path', ['Subject: x'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.returnPath).toBeNull()],
+    ['unbracketed Message-ID', ['Message-ID: abc.123@host.example'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.messageId).toBe('<abc.123@host.example>')],
+    ['References list', ['References: <a@x> <b@x>', ' <c@x>'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.references).toEqual(['<a@x>', '<b@x>', '<c@x>'])],
+    ['invalid date', ['Date: yesterday'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.date).toBeNull()],
+    ['no Content-Type', ['Subject: x'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.contentType).toBe('text/plain')],
+    ['Content-Type case', ['Content-Type: Multipart/Report; report-type=delivery-status'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.contentType).toBe('multipart/report')],
+    ['gate headers lower-cased', ['AUTO-SUBMITTED: auto-replied', 'X-Auto-Response-Suppress: All', 'List-Id: <gp.list>', 'X-Autoreply: yes', 'X-Unrelated: no'], (m: ReturnType<typeof parseHeaderBlock>) =>
+      expect(m.headers).toEqual({ 'auto-submitted': ['auto-replied'], 'x-auto-response-suppress': ['All'], 'list-id': ['<gp.list>'], 'x-autoreply': ['yes'] })],
+    ['group and comma in display name', ['To: "Smith, Jo" <JO@X.nhs.uk>, Team: a@x.nhs.uk, b@x.nhs.uk;'], (m: ReturnType<typeof parseHeaderBlock>) =>
+      expect(m.to).toEqual([{ name: 'Smith, Jo', address: 'jo@x.nhs.uk' }, { name: '', address: 'a@x.nhs.uk' }, { name: '', address: 'b@x.nhs.uk' }])],
+    ['8-bit windows-1252 display name', ['From: Helen O\u0092Riordan <h@x.nhs.uk>'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.from?.name).toBe('Helen O’Riordan')],
+    ['8-bit UTF-8 subject (RFC 6532)', [Buffer.from('Subject: Zoë', 'utf8').toString('latin1')], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.subject).toBe('Zoë')],
+    ['From without an address', ['From: Mail Delivery System'], (m: ReturnType<typeof parseHeaderBlock>) => expect(m.from).toBeNull()],
+  ])('%s', (_name, lines, check) => {
+    check(parseHeaderBlock(h(lines)));
+  });
+
+  it('reads a 1,000-line header block quickly', () => {
+    const raw = h(['From: a@x.nhs.uk', ...Array.from({ length: 5000 }, (_, index) => `X-Junk-${index}: ${'j'.repeat(70)}`)]);
+    const started = performance.now();
+    for (let round = 0; round < 20; round += 1) parseHeaderBlock(raw);
+    expect((performance.now() - started) / 20).toBeLessThan(50);
+    expect(parseHeaderBlock(raw).from?.address).toBe('a@x.nhs.uk');
+  });
+
+  it.each([[Buffer.alloc(0)], [Buffer.from('\r\n\r\n')], [Buffer.from([0xff, 0xfe, 0x00, 0x0a])], [Buffer.alloc(400_000, 0x41)]])(
+    'never throws on junk (%#)',
+    (raw) => {
+      expect(() => parseHeaderBlock(raw)).not.toThrow();
+    },
+  );
+});

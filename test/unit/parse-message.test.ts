@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseMessage } from '../../src/mail/parse-message.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/mail/', import.meta.url));
+const load = (name: string): Buffer => readFileSync(`${fixtures}${name}`);
+
+describe('parseMessage on hand-written fixtures', () => {
+  it.each([
+    ['qp-utf8.eml', 'Request for bloods', /Ms Renée Blake in two weeks' time\. The prescription charge is £9\.90/],
+    ['base64-utf8.eml', 'ECG request', /arrange an ECG for Mr Ólafur Jónsson/],
+    ['windows-1252.eml', 'Prescription request', /Dear Dr O’Brien,\s+Please could you prescribe “Dermovate” ointment – 30g/],
+    ['wrong-charset.eml', 'Appointment', /Mrs Zoë Hartley .* can’t reach her/],
+    ['lf-only.eml', 'Fit note request', /issue a fit note for Mr Reid for 6 weeks/],
+    ['outlook-html-only.eml', 'Ultrasound before clinic', /arrange an ultrasound of the renal tract and an MSU\s+before the urology clinic/],
+    ['rfc2047-subject.eml', 'Prescription request – Ms Renée CASTELLANO – urgent', /prescribe clobetasol/],
+  ])('%s: subject and body text are decoded', async (file, subject, body) => {
+    const message = await parseMessage(load(file));
+    expect(message.subject).toBe(subject);
+    expect(message.text).toMatch(body);
+    expect(message.newText).toMatch(body);
+    expect(message.text).not.toMatch(/[\uFFFD\u0080-\u009f]/);
+  });
+
+  it('reads the sender, recipients and thread identifiers', async () => {
+    const message = await parseMessage(load('rfc2047-subject.eml'));
+    expect(message.from).toEqual({ name: 'Renée Castellano', address: 'renee.castellano@northmere.nhs.uk' });
+    expect(message.replyTo).toEqual([{ name: 'Secretaries, Dermatology', address: 'derm.secs@northmere.nhs.uk' }]);
+    expect(message.to).toEqual([{ name: '', address: 'example.pcn@nhs.net' }]);
+    expect(message.messageId).toBe('<rfc2047@example.nhs.uk>');
+    expect(message.inReplyTo).toBe('<earlier@example.nhs.uk>');
+    expect(message.references).toEqual(['<first@example.nhs.uk>', '<earlier@example.nhs.uk>']);
+    expect(message.date?.toISOString()).toBe('2025-01-21T12:03:56.000Z');
+    expect(message.returnPath).toBeNull();
+  });
+
+  it('gives a null date when the Date header is missing', async () => {
+    const message = await parseMessage(load('missing-date.eml'));
+    expect(message.date).toBeNull();
+    expect(message.messageId).toBe('<missing-date@example.nhs.uk>');
+  });
+
+  it('reports a wrongly declared charset and still reads the text', async () => {
+    const message = await parseMessage(load('wrong-charset.eml'));
+    expect(message.parseProblems.join('\n')).toMatch(/declared as iso-8859-1 is UTF-8/);
+  });
+
+  it('reads a bounce: null Return-Path, multipart/report, gate headers', async () => {
+    const message = await parseMessage(load('bounce.eml'));
+    expect(message.returnPath).toBe('');
+    expect(message.contentType).toBe('multipart/report');
+    expect(message.headers['auto-submitted']).toEqual(['auto-replied']);
+    expect(message.from?.address).toBe('mailer-daemon@mx.example.nhs.uk');
+  });
+
+  it('extracts the text of a small PDF attachment', async () => {
+    const message = await parseMessage(load('pdf-attachment.eml'));
+    expect(message.attachments).toHaveLength(1);
+    expect(message.attachments[0]).toMatchObject({ filename: 'clinic-letter.pdf', contentType: 'application/pdf' });
+    expect(message.attachments[0]?.size).toBe(load('letter.pdf').length);
+    expect(message.attachments[0]?.text).toMatch(/please arrange a repeat HbA1c in 3 months/);
+    expect(message.parseProblems).toEqual([]);
+  });
+
+  it.each([
+    [{ pdfText: false }],
+    [{ maxPdfBytes: 100 }],
+  ])('does not read the PDF with options %j', async (options) => {
+    const message = await parseMessage(load('pdf-attachment.eml'), options);
+    expect(message.attachments[0]?.text).toBeUndefined();
+  });
+
+  it('reports a "PDF" that is not a PDF instead of failing', async () => {
+    const message = await parseMessage(load('not-a-pdf.eml'));
+    expect(message.attachments[0]).toMatchObject({ filename: 'letter.pdf', contentType: 'application/pdf' });
+    expect(message.attachments[0]?.text).toBeUndefined();
+    expect(message.parseProblems.join('\n')).toMatch(/not a PDF/);
+  });
+
+  it.each([
+    ['reply-original-message.eml', /do the U&E locally/, /-----Original Message-----/],
+    ['reply-on-wrote.eml', /issue a fit note from 1 February/, /^On Thu, 23 Jan 2025/],
+    ['interleaved-quote.eml', /FBC and ferritin, please/, /^> Which bloods are needed urgently\?/],
+    ['forwarded.eml', /forwarding this one for the alliance log/, /Forwarded message[\s\S]*URGENT full blood count/],
+  ])('%s: history goes to quotedText', async (file, kept, quoted) => {
+    const message = await parseMessage(load(file));
+    expect(message.newText).toMatch(kept);
+    expect(message.quotedText).toMatch(quoted);
+    expect(message.newText).not.toMatch(/urgent/i);
+  });
+
+  it.each([['signature-disclaimer-urgent.eml'], ['outlook-html-only.eml']])(
+    '%s: "urgent" in the signature and disclaimer stays out of newText',
+    async (file) => {
+      const message = await parseMessage(load(file));
+      expect(message.text).toMatch(/urgent/i);
+      expect(message.newText).not.toMatch(/urgent|confidential|intended recipient/i);
+      expect(message.footerText).toMatch(/urgent/i);
+    },
+  );
+
+  it('parses only the first maxBytes of a large message and says so', async () => {
+    const raw = load('qp-utf8.eml');
+    const message = await parseMessage(raw, { maxBytes: 300 });
+    expect(message.size).toBe(raw.length);
+    expect(message.subject).toBe('Request for bloods');
+    expect(message.parseProblems.join('\n')).toMatch(/over the 300-byte limit/);
+  });
+});

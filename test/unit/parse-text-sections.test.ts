@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { splitSections } from '../../src/mail/text-sections.js';
+
+const REQUEST = 'Please could the practice arrange a repeat U&E in two weeks.';
+
+describe('splitSections', () => {
+  it.each([
+    ['Outlook header block', `${REQUEST}\n\nKind regards\nAnn\n\n________________________________\nFrom: PCN <pcn@nhs.net>\nSent: 12 January 2026 10:00\nTo: Ann\nSubject: urgent`, /^_{5,}\nFrom: PCN/],
+    ['Original Message marker', `${REQUEST}\n\n-----Original Message-----\nFrom: x\nurgent`, /^-----Original Message-----/],
+    ['On ... wrote: on one line', `${REQUEST}\n\nOn 12 Jan 2026, at 10:00, PCN <pcn@nhs.net> wrote:\n> urgent`, /^On 12 Jan/],
+    ['On ... wrote: wrapped', `${REQUEST}\n\nOn Mon, 12 Jan 2026 at 10:00, Primary Care Network\n<pcn@nhs.net> wrote:\n> urgent`, /^On Mon/],
+    ['forwarded message', `FYI\n\n---------- Forwarded message ---------\nFrom: ward\n${REQUEST} urgent`, /Forwarded message/],
+    ['Begin forwarded message', `FYI\n\nBegin forwarded message:\n\nFrom: ward\nurgent`, /^Begin forwarded message/],
+  ])('%s starts the quoted history', (_name, text, quotedStart) => {
+    const sections = splitSections(text);
+    expect(sections.quotedText).toMatch(quotedStart);
+    expect(sections.newText).not.toMatch(/urgent/i);
+  });
+
+  it.each([
+    ['signature delimiter', `${REQUEST}\n\n-- \nAnn Smith\nNot for urgent queries`],
+    ['sign-off then service notice', `${REQUEST}\n\nKind regards,\n\nAnn Smith\nWard 9\n\nIf you have an urgent query please contact the ward on 01632 960000.`],
+    ['rule then trust name then disclaimer', `${REQUEST}\n\n______________________\nExample Hospitals NHS Trust\n\nCONFIDENTIALITY NOTICE: This e-mail and any files transmitted with it are confidential. Urgent matters: call the ward.`],
+    ['service notice without sign-off, before a disclaimer', `${REQUEST}\n\nSeen by: Dr K, Registrar\n\nFor urgent clinical queries about this attendance please telephone the nurse in charge.\n\n*************************\n\nThis message may contain confidential information. If you are not the intended recipient please inform the sender.`],
+    ['mailbox not monitored notice', `${REQUEST}\n\nThanks\nTeam\n\nThis mailbox is not monitored for urgent clinical matters.`],
+    ['external banner at the top', `CAUTION: This email originated from outside of the organisation. Urgent: do not click links or open attachments unless you recognise the sender.\n\n${REQUEST}`],
+    ['environment line glued under the text', `${REQUEST}\nPlease consider the environment before printing this e-mail - urgent`],
+  ])('%s: footer leaves the request and takes "urgent"', (_name, text) => {
+    const sections = splitSections(text);
+    expect(sections.newText).toContain(REQUEST);
+    expect(sections.newText).not.toMatch(/urgent/i);
+    expect(sections.footerText).toMatch(/urgent/i);
+  });
+
+  it.each([
+    ['an urgent request in the body', 'The potassium is 6.9. Please could the practice contact the patient urgently today.\n\nKind regards,\nDuty Biochemist'],
+    ['"if you have an urgent" high in the body with content after it', 'If you have an urgent appointment slot, please could you see Mrs A today about her sodium of 119.\nShe is not answering our calls.\n\nThanks'],
+    ['a one-line reply "Thanks"', 'Thanks, urgent bloods taken today.'],
+  ])('keeps %s in newText', (_name, text) => {
+    expect(splitSections(text).newText).toMatch(/urgent/i);
+  });
+
+  it('keeps the sender\'s lines between "> " quotes (RFC 3676 interleaved reply)', () => {
+    const sections = splitSections('> Which bloods?\nFBC and ferritin.\n> Where to?\nTo haematology.');
+    expect(sections.newText).toBe('FBC and ferritin.\nTo haematology.');
+    expect(sections.quotedText).toBe('> Which bloods?\n> Where to?');
+  });
+
+  it('keeps the text when everything looks like a footer rather than returning nothing', () => {
+    const text = 'If you are not the intended recipient, please tell us.';
+    expect(splitSections(text).newText).toBe(text);
+  });
+
+  it.each([[''], ['\r\n\r\n'], ['\u0000\u0000'], ['-- \n-- \n'], ['>\n>\n>']])('handles degenerate input %j', (text) => {
+    expect(() => splitSections(text)).not.toThrow();
+  });
+
+  it('is fast on a long body', () => {
+    const text = `${REQUEST}\n\n`.repeat(20_000) + 'Kind regards\nAnn';
+    const started = performance.now();
+    splitSections(text);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
