@@ -15,6 +15,7 @@ import type { Policy } from '../policy/policy.js';
 import type { CompiledTemplates } from '../reply/compile-templates.js';
 import { caseReference, type CaseRow, type CaseStore, type NewCase } from '../store/case-store.js';
 import { emptyCounts, type PassCounts } from '../store/pass-log.js';
+import { crashPoint } from './crash-points.js';
 
 export interface PassOptions {
   dryRun: boolean;
@@ -97,7 +98,9 @@ class Pass {
     for (let i = 0; i < uids.length; i += this.options.batchSize) {
       const batch = uids.slice(i, i + this.options.batchSize);
       const stopped = await this.processBatch(batch, state.uidValidity);
+      crashPoint('before-move');
       await this.flushMoves();
+      crashPoint('before-cursor');
       const processedUpTo = stopped ? stopped.lastDone : batch[batch.length - 1]!;
       if (processedUpTo > lastUid) {
         store.setCursor(cursorKey, state.uidValidity, processedUpTo, this.nowMs());
@@ -253,6 +256,7 @@ class Pass {
       const reply = this.render(id, message, classification, recipient, excerpt);
       this.deps.store.transition(id, decision.status, this.nowMs(), { actor: this.options.actor, note: 'reply rendered', reply: replyFields(reply) });
       if (decision.status === 'decided') {
+        crashPoint('after-record');
         const finalStatus = await this.send(id, reply);
         this.count(finalStatus);
         this.queueMove(finalStatus, item.uid);
@@ -315,9 +319,11 @@ class Pass {
       return store.get(id)?.status ?? 'review';
     }
     this.repliesThisPass++;
+    crashPoint('after-sending');
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await sender.send(reply);
+        crashPoint('after-smtp-accept');
         store.transition(id, 'replied', this.nowMs(), { actor: this.options.actor, from: ['sending'], smtpResponse: result.response, repliedAt: this.nowMs(), note: null });
         return 'replied';
       } catch (error) {
