@@ -40,7 +40,8 @@ const envSchema = z.object({
   SMTP_RETRY_DELAY_MS: z.coerce.number().int().min(0).default(2000),
   MAIL_FROM: optionalText,
   POLICY_FILE: z.string().default('config/policy.yaml'),
-  TEMPLATES_DIR: z.string().default('templates'),
+  /** Reply templates; defaults to the templates/ folder shipped with the program. */
+  TEMPLATES_DIR: optionalText,
   DATABASE_PATH: z.string().default('data/pcn-autoreply.sqlite'),
   SCHEDULE: z.string().default('*/5 * * * *').refine((value) => validateCron(value), 'is not a valid cron expression (e.g. */5 * * * *)'),
   KILL_SWITCH: bool(false),
@@ -52,6 +53,11 @@ const envSchema = z.object({
   AZURE_CLIENT_CERT_THUMBPRINT: optionalText,
   AZURE_AUTHORITY_HOST: optionalText,
   OAUTH_TOKEN_FILE: z.string().default('data/oauth-token.json'),
+  AZURE_AUTH_FLOW: optionalText.pipe(z.enum(['client-credentials', 'device'], { message: 'must be client-credentials or device' }).optional()),
+  AZURE_CLIENT_SECRET_EXPIRES: optionalText.pipe(z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date such as 2027-03-31 (the expiry shown beside the secret in the app registration)')
+    .optional()),
 });
 
 export type RawSettings = z.infer<typeof envSchema>;

@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import type { Logger } from 'pino';
-import { loadPolicyFile } from '../policy/load-policy.js';
+import { DEFAULT_TEMPLATES_DIR, loadPolicyFile } from '../policy/load-policy.js';
 import type { Policy } from '../policy/policy.js';
 import { compileTemplates, TemplateError, type CompiledTemplates } from '../reply/compile-templates.js';
 import type { Settings } from '../settings/load-settings.js';
@@ -23,7 +23,7 @@ export interface WorkerContext {
  * Load and check everything a pass needs before touching the mailbox: the policy (schema and
  * semantic rules), the templates (compiled now, not at send time), and the database (migrated).
  */
-export function loadPolicyAndTemplates(policyFile: string, templatesDir: string): { policy: Policy; templates: CompiledTemplates } {
+export function loadPolicyAndTemplates(policyFile: string, templatesDir: string = DEFAULT_TEMPLATES_DIR): { policy: Policy; templates: CompiledTemplates } {
   const result = loadPolicyFile(policyFile, { templatesDir });
   if (!result.policy) {
     const lines = result.problems.map((p) => `  ${p.file}:${p.line}:${p.column}  ${p.path}  ${p.message}\n      fix: ${p.fix}`);
@@ -37,7 +37,7 @@ export function loadPolicyAndTemplates(policyFile: string, templatesDir: string)
   }
 }
 
-export function openWorkerContext(settings: Pick<Settings, 'DATABASE_PATH'>, policyFile: string, templatesDir: string, logger: Logger): WorkerContext {
+export function openWorkerContext(settings: Pick<Settings, 'DATABASE_PATH'>, policyFile: string, templatesDir: string | undefined, logger: Logger): WorkerContext {
   const { policy, templates } = loadPolicyAndTemplates(policyFile, templatesDir);
   let db: Db;
   try {

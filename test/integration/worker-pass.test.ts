@@ -1,0 +1,285 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startDovecot, type DovecotServer } from '../support/dovecot.js';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import { REPO_ROOT, runCli } from '../support/run-cli.js';
+
+/**
+ * The worker end to end, as an administrator runs it: `once` as a separate process against a real
+ * Dovecot and a real SMTP server on loopback, with a real SQLite file.
+ */
+const SAMPLE_DIR = path.join(REPO_ROOT, 'data/sample-inbox');
+const NOW = '2026-11-20T09:00:00Z';
+const MAILBOX = 'rivermarsh.pcnalliance@nhs.net';
+
+const sample = fs
+  .readdirSync(SAMPLE_DIR)
+  .filter((name) => name.endsWith('.eml'))
+  .sort()
+  .map((name) => ({ name, raw: fs.readFileSync(path.join(SAMPLE_DIR, name)) }));
+const messageIdOf = (raw: Buffer) => /^Message-ID:\s*(<[^>]+>)/im.exec(raw.toString('utf8'))![1]!;
+const fromOf = (raw: Buffer) => /^From:.*<([^>]+)>/im.exec(raw.toString('utf8'))![1]!;
+
+/** What the example policy must do with each sample message. */
+const EXPECTED: Record<string, string> = {
+  '01-bloods.eml': 'replied',
+  '02-echo.eml': 'replied',
+  '03-prescribe.eml': 'replied',
+  '04-dna.eml': 'replied',
+  '05-fitnote.eml': 'replied',
+  '06-urgent.eml': 'review',
+  '07-out-of-office.eml': 'ignored',
+  '08-patient.eml': 'filed',
+  '09-discharge.eml': 'filed',
+  '10-lookalike.eml': 'filed',
+  '11-appointment.eml': 'replied',
+  '12-onward.eml': 'replied',
+};
+const REPLIED = sample.filter((m) => EXPECTED[m.name] === 'replied');
+
+let dovecot: DovecotServer;
+let sink: SmtpSink;
+let workDir: string;
+let databasePath: string;
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    IMAP_HOST: '127.0.0.1',
+    IMAP_PORT: String(dovecot.tlsPort),
+    IMAP_SECURE: 'true',
+    IMAP_TLS_CA_FILE: dovecot.caPath,
+    IMAP_USER: dovecot.user,
+    IMAP_PASSWORD: dovecot.password,
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(sink.port),
+    SMTP_SECURE: 'false',
+    SMTP_AUTH: 'none',
+    SMTP_RETRY_DELAY_MS: '50',
+    MAIL_FROM: MAILBOX,
+    POLICY_FILE: path.join(REPO_ROOT, 'config/policy.example.yaml'),
+    DATABASE_PATH: databasePath,
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+const once = (args: string[] = [], extra: Record<string, string> = {}) => runCli(['once', '--now', NOW, ...args], env(extra));
+
+function cases(): Array<{ id: number; message_id: string; status: string; category: string; reply_message_id: string | null; smtp_response: string | null; note: string | null }> {
+  const db = new Database(databasePath, { readonly: true });
+  try {
+    return db.prepare('SELECT id, message_id, status, category, reply_message_id, smtp_response, note FROM cases ORDER BY id').all() as never;
+  } finally {
+    db.close();
+  }
+}
+
+async function clearMailbox(): Promise<void> {
+  for (const box of await dovecot.mailboxes()) {
+    const uids = (await dovecot.list(box)).map((m) => m.uid);
+    if (uids.length) await dovecot.doveadm(['expunge', '-u', dovecot.user, 'mailbox', box, 'all']);
+  }
+}
+
+beforeAll(async () => {
+  [dovecot, sink] = await Promise.all([startDovecot(), startSmtpSink()]);
+});
+
+afterAll(async () => {
+  await Promise.all([dovecot?.stop(), sink?.stop()]);
+});
+
+beforeEach(async () => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcn-worker-'));
+  databasePath = path.join(workDir, 'cases.sqlite');
+  await clearMailbox();
+  sink.clear();
+});
+
+describe('a pass over the shared mailbox', () => {
+  it('replies exactly to the hospital requests, files every message and logs every case', async () => {
+    await dovecot.seed('INBOX', sample.map((m) => m.raw), {
+      // A member of staff has already read one of the requests: the worker must not rely on \Seen.
+      flags: sample.map((m) => (m.name === '01-bloods.eml' ? ['\\Seen'] : undefined)),
+    });
+
+    const result = await once();
+    expect(result.stderr).not.toMatch(/inboxpass/);
+    expect(result.code, result.stderr).toBe(0);
+
+    await sink.waitFor(REPLIED.length, 10_000);
+    expect(sink.messages).toHaveLength(REPLIED.length);
+    const byInReplyTo = new Map(sink.messages.map((m) => [m.inReplyTo, m]));
+    for (const original of REPLIED) {
+      const reply = byInReplyTo.get(messageIdOf(original.raw));
+      expect(reply, `a reply to ${original.name}`).toBeDefined();
+      expect(reply!.to).toEqual([fromOf(original.raw)]);
+      expect(reply!.from).toBe(MAILBOX);
+      expect(reply!.subject).toMatch(/^Re: /);
+      expect(reply!.subject).not.toMatch(/^Re: Re:/i);
+      expect(reply!.references).toContain(messageIdOf(original.raw));
+      expect(reply!.headers.get('auto-submitted')).toBe('auto-replied');
+      expect(reply!.headers.get('x-auto-response-suppress')).toBe('All');
+      const caseId = reply!.headers.get('x-pcn-case-id') as string;
+      expect(caseId).toMatch(/^PCN-\d{6}$/);
+      expect(reply!.text).toContain(caseId);
+      expect(reply!.text).toContain('01632 960000');
+      expect(reply!.html).toContain(caseId);
+    }
+
+    const rows = cases();
+    expect(rows).toHaveLength(sample.length);
+    for (const m of sample) {
+      const row = rows.find((r) => r.message_id === messageIdOf(m.raw));
+      expect(row?.status, m.name).toBe(EXPECTED[m.name]);
+    }
+    expect(rows.filter((r) => r.status === 'replied').map((r) => r.reply_message_id).sort()).toEqual(
+      sink.messages.map((m) => m.messageId).sort(),
+    );
+
+    expect(await dovecot.list('INBOX')).toHaveLength(0);
+    expect(await dovecot.list('PCN/Replied')).toHaveLength(REPLIED.length);
+    expect(await dovecot.list('PCN/Review')).toHaveLength(1);
+    expect(await dovecot.list('PCN/Filed')).toHaveLength(3);
+    expect(await dovecot.list('PCN/Ignored')).toHaveLength(1);
+
+    // A second pass finds nothing new and sends nothing.
+    const again = await once();
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/No new mail/);
+    expect(sink.messages).toHaveLength(REPLIED.length);
+  });
+
+  it('never replies twice to a message that comes back: copied back to the inbox, or after a UIDVALIDITY change', async () => {
+    const bloods = sample.find((m) => m.name === '01-bloods.eml')!;
+    await dovecot.seed('INBOX', [bloods.raw]);
+    expect((await once()).code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+
+    // A person drags the message back into the inbox (a new UID, the same Message-ID).
+    await dovecot.seed('INBOX', [bloods.raw]);
+    expect((await once()).code).toBe(0);
+    // The mailbox is rebuilt: every UID changes.
+    await dovecot.resetUidValidity('INBOX');
+    const afterReset = await once();
+    expect(afterReset.code, afterReset.stderr).toBe(0);
+    expect(afterReset.stderr).toMatch(/UIDVALIDITY changed/);
+    expect(sink.messages).toHaveLength(1);
+    expect(cases()).toHaveLength(1);
+    // The copy a person put back is theirs: it stays where they put it.
+    expect(await dovecot.list('INBOX')).toHaveLength(1);
+  });
+
+  it('ignores a hospital out-of-office answer to our reply, and stops a non-compliant auto-responder at the loop guard', async () => {
+    const bloods = sample.find((m) => m.name === '01-bloods.eml')!;
+    await dovecot.seed('INBOX', [bloods.raw]);
+    await once();
+    expect(sink.messages).toHaveLength(1);
+    const ourReply = sink.messages[0]!;
+    const answer = (headers: string, body: string, id: string) =>
+      Buffer.from(
+        [
+          'From: Debbie Marsh <debbie.marsh@northmere.nhs.uk>',
+          `To: ${MAILBOX}`,
+          `Subject: ${headers.includes('Auto-Submitted') ? 'Automatic reply: ' : 'RE: '}${ourReply.subject}`,
+          'Date: Fri, 20 Nov 2026 08:30:00 +0000',
+          `Message-ID: <${id}@northmere.nhs.uk>`,
+          `In-Reply-To: ${ourReply.messageId}`,
+          `References: ${messageIdOf(bloods.raw)} ${ourReply.messageId}`,
+          headers,
+          'Content-Type: text/plain; charset=utf-8',
+          '',
+          body,
+        ]
+          .filter(Boolean)
+          .join('\r\n'),
+      );
+    await dovecot.seed('INBOX', [
+      answer('Auto-Submitted: auto-replied', 'I am out of the office until Monday. For urgent matters contact the renal team.', 'ooo-1'),
+      // A responder that marks nothing as automatic, quoting our reply back at us.
+      answer('', 'Thank you for your email. Please could the GP practice arrange the U&E blood test as requested.', 'noncompliant-1'),
+    ]);
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    const rows = cases();
+    expect(rows.find((r) => r.message_id === '<ooo-1@northmere.nhs.uk>')?.status).toBe('ignored');
+    expect(rows.find((r) => r.message_id === '<noncompliant-1@northmere.nhs.uk>')?.status).toBe('review');
+  });
+});
+
+describe('exactly once across a crash', () => {
+  it('a worker killed between "sending" and "replied" leaves the case for review and never resends it', async () => {
+    const bloods = sample.find((m) => m.name === '01-bloods.eml')!;
+    await dovecot.seed('INBOX', [bloods.raw]);
+    const crashed = await once([], { PCN_CRASH_AT: 'after-smtp-accept' });
+    expect(crashed.signal).toBe('SIGKILL');
+    await sink.waitFor(1, 5000);
+    expect(cases()[0]?.status).toBe('sending');
+
+    const restarted = await once();
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const [row] = cases();
+    expect(row?.status).toBe('review');
+    expect(row?.note).toMatch(/delivery not confirmed/);
+    const third = await once();
+    expect(third.code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it('a worker killed after recording the case but before SMTP sends the reply once on restart', async () => {
+    const bloods = sample.find((m) => m.name === '01-bloods.eml')!;
+    await dovecot.seed('INBOX', [bloods.raw]);
+    const crashed = await once([], { PCN_CRASH_AT: 'after-record' });
+    expect(crashed.signal).toBe('SIGKILL');
+    expect(sink.messages).toHaveLength(0);
+    expect((await once()).code).toBe(0);
+    expect((await once()).code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    expect(cases()[0]?.status).toBe('replied');
+  });
+});
+
+describe('an SMTP server that refuses', () => {
+  it('retries a 4xx refusal within the pass and then sends', async () => {
+    await dovecot.seed('INBOX', [sample.find((m) => m.name === '02-echo.eml')!.raw]);
+    sink.failNext(1, 451, 'Requested action aborted: local error in processing');
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    expect(cases()[0]?.status).toBe('replied');
+  });
+
+  it('puts a 5xx refusal in review with the server\'s words and does not retry it', async () => {
+    await dovecot.seed('INBOX', [sample.find((m) => m.name === '04-dna.eml')!.raw]);
+    sink.failNext(1, 550, 'Mailbox unavailable: no such user here');
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    expect(sink.messages).toHaveLength(0);
+    const [row] = cases();
+    expect(row?.status).toBe('review');
+    expect(row?.smtp_response).toMatch(/no such user here/);
+    expect((await dovecot.list('PCN/Review')).length).toBe(1);
+  });
+});
+
+describe('dry run', () => {
+  it('sends and moves nothing, logs would_reply with the rendered reply, and a later live pass still answers', async () => {
+    await dovecot.seed('INBOX', sample.map((m) => m.raw));
+    const dry = await once(['--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(sink.messages).toHaveLength(0);
+    expect(await dovecot.list('INBOX')).toHaveLength(sample.length);
+    const audit = await runCli(['audit', '--format', 'json', '--database', databasePath]);
+    const records = audit.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(records.filter((r) => r.status === 'would_reply')).toHaveLength(REPLIED.length);
+
+    const live = await once();
+    expect(live.code, live.stderr).toBe(0);
+    await sink.waitFor(REPLIED.length, 10_000);
+    expect(sink.messages).toHaveLength(REPLIED.length);
+  });
+});
