@@ -9,13 +9,13 @@ export interface ImapSourceOptions {
   user: string;
   /** Password login, or an OAuth 2.0 access token getter (XOAUTH2/OAUTHBEARER). */
   password?: string;
-  accessToken?: () => Promise<string>;
+  accessToken?: (options?: { forceRefresh?: boolean }) => Promise<string>;
   mailbox: string;
   tlsRejectUnauthorized: boolean;
   tlsCaFile?: string;
   timeoutMs: number;
-  /** Count of IMAP commands issued, for the idle-pass benchmark. */
-  onCommand?: () => void;
+  /** Told the name of each IMAP command issued (SELECT, UID FETCH...), for the idle-pass benchmark. */
+  onCommand?: (command: string) => void;
 }
 
 /** Stable error codes a pass reports, in the manner of imapflow's and nodemailer's own. */
@@ -43,9 +43,31 @@ export class ImapSource implements MailSource {
   }
 
   async open(): Promise<MailboxState> {
+    let client: ImapFlow;
+    try {
+      client = await this.connect(false);
+    } catch (error) {
+      // A refused access token may have been revoked or expired early: renew it once and retry.
+      if (!(error instanceof MailSourceError && error.code === 'EAUTH' && this.options.accessToken)) throw error;
+      try {
+        client = await this.connect(true);
+      } catch (again) {
+        if (!(again instanceof MailSourceError && again.code === 'EAUTH')) throw again;
+        throw new MailSourceError(
+          `the IMAP server refused the OAuth access token for ${this.options.user}, twice (check IMAP_USER is the shared mailbox, and that the app registration AZURE_CLIENT_ID has IMAP access and FullAccess on that mailbox; see docs/nhsmail.md)`,
+          'EAUTH',
+          again.cause,
+        );
+      }
+    }
+    this.client = client;
+    return this.openMailbox(client);
+  }
+
+  private async connect(forceRefresh: boolean): Promise<ImapFlow> {
     const { options } = this;
     const auth = options.accessToken
-      ? { user: options.user, accessToken: await options.accessToken() }
+      ? { user: options.user, accessToken: await options.accessToken({ forceRefresh }) }
       : { user: options.user, pass: options.password ?? '' };
     const config: ImapFlowOptions = {
       host: options.host,
@@ -68,7 +90,7 @@ export class ImapSource implements MailSource {
     if (options.onCommand) {
       const original = (client as unknown as { exec: (...args: unknown[]) => Promise<unknown> }).exec.bind(client);
       (client as unknown as { exec: unknown }).exec = (...args: unknown[]) => {
-        options.onCommand!();
+        options.onCommand!(String(args[0]));
         return original(...args);
       };
     }
@@ -77,7 +99,11 @@ export class ImapSource implements MailSource {
     } catch (error) {
       throw classifyConnectError(error, this.description);
     }
-    this.client = client;
+    return client;
+  }
+
+  private async openMailbox(client: ImapFlow): Promise<MailboxState> {
+    const { options } = this;
     let box;
     try {
       box = await client.mailboxOpen(options.mailbox);
@@ -85,6 +111,16 @@ export class ImapSource implements MailSource {
       throw new MailSourceError(`the mailbox "${options.mailbox}" cannot be opened (check IMAP_MAILBOX): ${describe(error)}`, 'ENOMAILBOX', error);
     }
     return { uidValidity: String(box.uidValidity), highestUid: Number(box.uidNext) - 1, exists: box.exists };
+  }
+
+  /** What the server offers (MOVE, UIDPLUS, IDLE...), upper case; for `doctor`. */
+  capabilities(): string[] {
+    return [...this.requireClient().capabilities.keys()].map((name) => name.toUpperCase());
+  }
+
+  /** Every folder path of the mailbox; for `doctor`. */
+  async listFolders(): Promise<string[]> {
+    return (await this.requireClient().list()).map((box) => box.path);
   }
 
   async listUids(afterUid: number): Promise<number[]> {

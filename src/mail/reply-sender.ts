@@ -49,7 +49,10 @@ export interface SmtpSenderOptions {
   host: string;
   port: number;
   secure: boolean;
-  auth: { type: 'password'; user: string; pass: string } | { type: 'oauth2'; user: string; accessToken: () => Promise<string> } | null;
+  auth:
+    | { type: 'password'; user: string; pass: string }
+    | { type: 'oauth2'; user: string; accessToken: (options?: { forceRefresh?: boolean }) => Promise<string> }
+    | null;
   tlsRejectUnauthorized: boolean;
   timeoutMs: number;
 }
@@ -64,9 +67,8 @@ export class SmtpSender implements ReplySender {
   }
 
   async send(reply: RenderedReply): Promise<SendResult> {
-    const transport = await this.getTransport();
     try {
-      const info = await transport.sendMail(mailOptions(reply));
+      const info = await this.withTokenRetry((transport) => transport.sendMail(mailOptions(reply)));
       return { response: String(info.response ?? '') };
     } catch (error) {
       throw toSendError(error);
@@ -74,8 +76,19 @@ export class SmtpSender implements ReplySender {
   }
 
   async verify(): Promise<void> {
-    const transport = await this.getTransport();
-    await transport.verify();
+    await this.withTokenRetry((transport) => transport.verify());
+  }
+
+  /** A refused OAuth token (EAUTH: AUTH comes before DATA, so nothing was sent) is renewed once. */
+  private async withTokenRetry<T>(action: (transport: Transporter) => Promise<T>): Promise<T> {
+    try {
+      return await action(await this.getTransport());
+    } catch (error) {
+      if (this.options.auth?.type !== 'oauth2' || (error as { code?: string }).code !== 'EAUTH') throw error;
+      this.transport?.close();
+      this.transport = null;
+      return action(await this.getTransport(true));
+    }
   }
 
   async close(): Promise<void> {
@@ -83,12 +96,12 @@ export class SmtpSender implements ReplySender {
     this.transport = null;
   }
 
-  private async getTransport(): Promise<Transporter> {
+  private async getTransport(forceRefresh = false): Promise<Transporter> {
     if (this.transport) return this.transport;
     const { options } = this;
     let auth: object | undefined;
     if (options.auth?.type === 'password') auth = { user: options.auth.user, pass: options.auth.pass };
-    if (options.auth?.type === 'oauth2') auth = { type: 'OAuth2', user: options.auth.user, accessToken: await options.auth.accessToken() };
+    if (options.auth?.type === 'oauth2') auth = { type: 'OAuth2', user: options.auth.user, accessToken: await options.auth.accessToken({ forceRefresh }) };
     this.transport = nodemailer.createTransport({
       host: options.host,
       port: options.port,

@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import type { Configuration, INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import type { Settings } from '../settings/load-settings.js';
+import { UserError } from '../cli/user-error.js';
+
+export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+/** App-only (client-credentials) access to Exchange Online IMAP and SMTP. */
+export const APP_SCOPES = ['https://outlook.office365.com/.default'];
+/** Delegated (device-code) access: a named person signs in once for the shared mailbox. */
+export const DELEGATED_SCOPES = ['https://outlook.office.com/IMAP.AccessAsUser.All', 'https://outlook.office.com/SMTP.Send', 'offline_access'];
+
+type AuthSettings = Pick<Settings, 'AZURE_TENANT_ID' | 'AZURE_CLIENT_ID' | 'AZURE_AUTHORITY_HOST'>;
+
+/**
+ * The msal configuration shared by both flows. For a non-Microsoft AZURE_AUTHORITY_HOST (a
+ * sovereign cloud, or the loopback endpoint the tests use) the authority's metadata is supplied
+ * here, so msal makes no discovery calls to Microsoft. A plain-http host is accepted only on
+ * loopback (msal itself insists on https URLs, so requests are rewritten back to http).
+ */
+export function msalConfiguration(settings: AuthSettings, credentials: Configuration['auth'] extends infer A ? Partial<A> : never): Configuration {
+  const tenant = required(settings.AZURE_TENANT_ID, 'AZURE_TENANT_ID', 'the NHSmail tenant id given by your NHSmail Local Administrator');
+  const clientId = required(settings.AZURE_CLIENT_ID, 'AZURE_CLIENT_ID', 'the application (client) id of the app registration');
+  const host = parseAuthorityHost(settings.AZURE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST);
+  const authority = `https://${host.url.host}/${tenant}`;
+  const custom = host.url.origin !== DEFAULT_AUTHORITY_HOST;
+  const base = `${host.url.protocol}//${host.url.host}/${tenant}`;
+  return {
+    auth: {
+      ...credentials,
+      clientId,
+      authority,
+      ...(custom
+        ? {
+            knownAuthorities: [host.url.host],
+            authorityMetadata: JSON.stringify({
+              token_endpoint: `${authority}/oauth2/v2.0/token`,
+              device_authorization_endpoint: `${authority}/oauth2/v2.0/devicecode`,
+              authorization_endpoint: `${authority}/oauth2/v2.0/authorize`,
+              end_session_endpoint: `${authority}/oauth2/v2.0/logout`,
+              issuer: `${base}/v2.0`,
+              jwks_uri: `${authority}/discovery/v2.0/keys`,
+            }),
+            cloudDiscoveryMetadata: JSON.stringify({
+              tenant_discovery_endpoint: `${authority}/v2.0/.well-known/openid-configuration`,
+              'api-version': '1.1',
+              metadata: [{ preferred_network: host.url.host, preferred_cache: host.url.host, aliases: [host.url.host] }],
+            }),
+          }
+        : {}),
+    },
+    system: {
+      ...(host.insecureLoopback ? { networkClient: loopbackHttpClient(host.url.host) } : {}),
+      // msal's own logging is off: its messages can carry request details.
+      loggerOptions: { piiLoggingEnabled: false, loggerCallback: () => undefined },
+    },
+  };
+}
+
+function parseAuthorityHost(value: string): { url: URL; insecureLoopback: boolean } {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UserError(`AZURE_AUTHORITY_HOST must be a URL such as ${DEFAULT_AUTHORITY_HOST}, not "${value}"`);
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'http:' && loopback) return { url, insecureLoopback: true };
+  if (url.protocol !== 'https:') throw new UserError(`AZURE_AUTHORITY_HOST must start with https:// (it is ${url.protocol}//...)`);
+  return { url, insecureLoopback: false };
+}
+
+function required(value: string | undefined, key: string, what: string): string {
+  if (!value) throw new UserError(`${key} is not set: ${what}`);
+  return value;
+}
+
+/** fetch-based client that sends msal's https://<loopback> requests over plain http. */
+function loopbackHttpClient(hostWithPort: string): INetworkModule {
+  const rewrite = (url: string) => url.replace(`https://${hostWithPort}/`, `http://${hostWithPort}/`);
+  const send = async <T>(url: string, method: 'GET' | 'POST', options?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
+    const response = await fetch(rewrite(url), { method, headers: options?.headers, ...(method === 'POST' ? { body: options?.body ?? '' } : {}) });
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, key) => (headers[key] = value));
+    return { headers, body: (await response.json()) as T, status: response.status };
+  };
+  return {
+    sendGetRequestAsync: (url, options) => send(url, 'GET', options),
+    sendPostRequestAsync: (url, options) => send(url, 'POST', options),
+  };
+}
+
+/** The private key of AZURE_CLIENT_CERT_PATH (a PEM file holding the key, and usually the certificate). */
+export function readCertificate(path: string, thumbprint: string | undefined): { thumbprintSha256?: string; thumbprint?: string; privateKey: string } {
+  if (!thumbprint) throw new UserError('AZURE_CLIENT_CERT_THUMBPRINT is not set: the thumbprint shown beside the certificate in the app registration');
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UserError(`AZURE_CLIENT_CERT_PATH ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): check the path and that this user may read it`);
+  }
+  const key = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.exec(pem)?.[0];
+  if (!key) throw new UserError(`AZURE_CLIENT_CERT_PATH ${path} holds no private key: it must be a PEM file with the certificate's private key`);
+  const clean = thumbprint.replace(/[^0-9a-fA-F]/g, '');
+  // The portal shows a SHA-1 thumbprint (40 hex digits); newer tooling a SHA-256 one (64).
+  return clean.length === 64 ? { thumbprintSha256: clean, privateKey: key } : { thumbprint: clean, privateKey: key };
+}
