@@ -21,6 +21,10 @@ const registrations: Array<() => Promise<{ register(program: Command): void }>> 
   () => import('./cli/policy-validate.js'),
   () => import('./cli/classify.js'),
   () => import('./cli/eval.js'),
+  () => import('./cli/review.js'),
+  () => import('./cli/why.js'),
+  () => import('./cli/report.js'),
+  () => import('./cli/purge.js'),
 ];
 
 async function main(): Promise<void> {

@@ -1,23 +1,96 @@
+import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { auditRows, toAuditRecord } from '../report/audit-records.js';
-import { openDatabase } from '../store/open-database.js';
-import { loadSettings } from '../settings/load-settings.js';
+import { auditRows, type AuditFilter } from '../report/audit-records.js';
+import { auditCsvHeader, auditCsvLine, auditJsonLine, auditTableHeader, auditTableLine } from '../report/audit-format.js';
+import { CSV_BOM } from '../report/csv.js';
+import { parseSince, parseUntil } from '../report/dates.js';
+import { openCaseLog, userInput } from '../report/open-case-log.js';
+import { CASE_STATUSES } from '../core/case-status.js';
+import { CATEGORY_IDS } from '../policy/schema.js';
+import type { CaseRow } from '../store/case-store.js';
 import { UserError } from './user-error.js';
+
+const FORMATS = ['table', 'csv', 'json'] as const;
+
+interface AuditOptions {
+  database?: string;
+  format: string;
+  since?: string;
+  until?: string;
+  organisation?: string;
+  category?: string;
+  status?: string;
+}
 
 export function register(program: Command): void {
   program
     .command('audit')
-    .description('Export the case log for the LMC: one JSON object per case per line.')
+    .description('Export the case log for the LMC (NHS numbers masked). Dates are UTC days: --since and --until both include the day given.')
+    .option('--since <date>', 'first day to include, e.g. 2026-01-01')
+    .option('--until <date>', 'last day to include, e.g. 2026-01-31 (a full timestamp is exclusive)')
+    .option('--organisation <name>', 'one hospital trust, by name or policy id')
+    .option('--category <id>', 'one category, e.g. blood_test_request')
+    .option('--status <status>', `one status: ${CASE_STATUSES.join(', ')}`)
+    .option('--format <format>', 'table, csv (Excel: UTF-8 with BOM) or json (JSON Lines)', 'table')
     .option('--database <file>', 'SQLite case log (default: DATABASE_PATH or data/pcn-autoreply.sqlite)')
-    .option('--format <format>', 'json (JSON Lines)', 'json')
-    .action((options: { database?: string; format: string }) => {
-      if (options.format !== 'json') throw new UserError(`--format must be json, not "${options.format}"`);
-      const path = options.database ?? loadSettings().DATABASE_PATH;
-      const db = openDatabase(path, { readonly: true });
+    .action((options: AuditOptions) => {
+      if (!(FORMATS as readonly string[]).includes(options.format)) throw new UserError(`--format must be table, csv or json, not "${options.format}"`);
+      if (options.category && !(CATEGORY_IDS as readonly string[]).includes(options.category)) {
+        throw new UserError(`--category "${options.category}" is not a category; use one of: ${CATEGORY_IDS.join(', ')}`);
+      }
+      if (options.status && !(CASE_STATUSES as readonly string[]).includes(options.status)) {
+        throw new UserError(`--status "${options.status}" is not a status; use one of: ${CASE_STATUSES.join(', ')}`);
+      }
+      const filter: AuditFilter = {
+        since: options.since === undefined ? undefined : userInput(() => parseSince(options.since!)),
+        until: options.until === undefined ? undefined : userInput(() => parseUntil(options.until!)),
+        organisation: options.organisation,
+        category: options.category,
+        status: options.status,
+      };
+      if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
+        throw new UserError('--until is before --since: nothing can match');
+      }
+      const db = openCaseLog(options.database, { readonly: true });
       try {
-        for (const row of auditRows(db)) process.stdout.write(`${JSON.stringify(toAuditRecord(row))}\n`);
+        const [header, line] = formatters(options.format as (typeof FORMATS)[number]);
+        writeBuffered(header, auditRows(db, filter), line);
       } finally {
         db.close();
       }
     });
+}
+
+function formatters(format: (typeof FORMATS)[number]): [string, (row: CaseRow) => string] {
+  if (format === 'json') return ['', auditJsonLine];
+  if (format === 'csv') return [CSV_BOM + auditCsvHeader(), auditCsvLine];
+  return [auditTableHeader(), auditTableLine];
+}
+
+/** Writes in ~1 MB chunks with synchronous writes: a million small writes would cost seconds. */
+function writeBuffered(header: string, rows: Iterable<CaseRow>, line: (row: CaseRow) => string): void {
+  let chunk = header;
+  for (const row of rows) {
+    chunk += line(row);
+    if (chunk.length > 1 << 20) {
+      writeAll(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk) writeAll(chunk);
+}
+
+function writeAll(text: string): void {
+  const buffer = Buffer.from(text, 'utf8');
+  let offset = 0;
+  while (offset < buffer.length) {
+    try {
+      offset += writeSync(1, buffer, offset);
+    } catch (error) {
+      // A pipe that is full right now (stdout set non-blocking by a parent): try again.
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+      throw error;
+    }
+  }
 }

@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { loadSettings, SettingsError } from '../settings/load-settings.js';
+import { openDatabase, type Db } from '../store/open-database.js';
+import { UserError } from '../cli/user-error.js';
+import { DateInputError } from './dates.js';
+
+/** The database a reporting command reads: --database, else DATABASE_PATH, else the default. */
+export function caseLogPath(explicit: string | undefined): string {
+  if (explicit) return explicit;
+  try {
+    return loadSettings().DATABASE_PATH;
+  } catch (error) {
+    if (error instanceof SettingsError) throw new UserError(error.message);
+    throw error;
+  }
+}
+
+/** Open the case log for a command; a missing file is a user's mistake, not a new empty log. */
+export function openCaseLog(explicit: string | undefined, options: { readonly: boolean }): Db {
+  const path = caseLogPath(explicit);
+  if (!existsSync(path)) throw new UserError(`no case log at ${path} (give --database FILE or set DATABASE_PATH)`);
+  try {
+    return openDatabase(path, options);
+  } catch (error) {
+    throw new UserError(`cannot open the case log ${path}: ${(error as Error).message}`, 1);
+  }
+}
+
+/** Run a parse of user input, turning a DateInputError into a one-line usage error (exit 2). */
+export function userInput<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof DateInputError) throw new UserError(error.message, 2);
+    throw error;
+  }
+}
