@@ -123,6 +123,11 @@ export class ImapSource implements MailSource {
     return (await this.requireClient().list()).map((box) => box.path);
   }
 
+  /** Creates a folder unless it exists (the worker does this before its first move); for `doctor --fix`. */
+  async createFolder(folder: string): Promise<void> {
+    await this.ensureFolder(folder);
+  }
+
   async listUids(afterUid: number): Promise<number[]> {
     const client = this.requireClient();
     if (client.mailbox && typeof client.mailbox === 'object' && client.mailbox.exists === 0) return [];
