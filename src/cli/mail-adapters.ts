@@ -3,6 +3,7 @@ import { DirSource } from '../mail/dir-source.js';
 import { ImapSource } from '../mail/imap-source.js';
 import { OutboxSender, SmtpSender, type ReplySender } from '../mail/reply-sender.js';
 import type { Settings } from '../settings/load-settings.js';
+import { benchStatsFromEnv } from './bench-stats.js';
 import { UserError } from './user-error.js';
 
 /** Fetches OAuth 2.0 access tokens; provided by src/auth when IMAP_AUTH or SMTP_AUTH is oauth2. */
@@ -28,6 +29,7 @@ export function createSource(settings: Settings, source: ReturnType<typeof parse
     tlsRejectUnauthorized: settings.IMAP_TLS_REJECT_UNAUTHORIZED,
     tlsCaFile: settings.IMAP_TLS_CA_FILE,
     timeoutMs: settings.IMAP_TIMEOUT_MS,
+    onCommand: benchStatsFromEnv()?.onCommand,
   });
 }
 

@@ -1,0 +1,40 @@
+/**
+ * Hidden measurement hook for `npm run bench` (PCN_BENCH_STATS=1): counts the IMAP commands a pass
+ * issues and times the pass from login to the end, then prints one JSON line on stderr at exit.
+ * Off unless the variable is set, so an ordinary run pays nothing for it.
+ */
+export interface BenchStats {
+  onCommand(command: string): void;
+}
+
+const STATS_PREFIX = 'PCN_BENCH_STATS ';
+
+export function benchStatsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchStats | undefined {
+  if (!env.PCN_BENCH_STATS) return undefined;
+  const commands: Record<string, number> = {};
+  let total = 0;
+  let loggedInAt: number | null = null;
+  let afterLogin = 0;
+  let logoutAt: number | null = null;
+  process.once('exit', () => {
+    const line = {
+      imapCommands: total,
+      imapCommandsAfterLogin: afterLogin,
+      commands,
+      // The first SELECT is the first command after login: everything before it is connect and auth.
+      // ...and LOGOUT marks the end of the pass's mailbox work.
+      msAfterLogin: loggedInAt === null ? null : Math.round(((logoutAt ?? performance.now()) - loggedInAt) * 10) / 10,
+      maxRssKb: process.resourceUsage().maxRSS,
+    };
+    process.stderr.write(`${STATS_PREFIX}${JSON.stringify(line)}\n`);
+  });
+  return {
+    onCommand(command) {
+      total++;
+      commands[command] = (commands[command] ?? 0) + 1;
+      if (loggedInAt === null && (command === 'SELECT' || command === 'EXAMINE')) loggedInAt = performance.now();
+      if (loggedInAt !== null && command !== 'LOGOUT') afterLogin++;
+      if (command === 'LOGOUT') logoutAt = performance.now();
+    },
+  };
+}
