@@ -78,10 +78,7 @@ function cases(): Array<{ id: number; message_id: string; status: string; catego
 }
 
 async function clearMailbox(): Promise<void> {
-  for (const box of await dovecot.mailboxes()) {
-    const uids = (await dovecot.list(box)).map((m) => m.uid);
-    if (uids.length) await dovecot.doveadm(['expunge', '-u', dovecot.user, 'mailbox', box, 'all']);
-  }
+  await dovecot.doveadm(['expunge', '-u', dovecot.user, 'mailbox', '*', 'all']);
 }
 
 beforeAll(async () => {
