@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import { writeSelfSignedCertificate } from './certificate.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -68,7 +69,11 @@ export interface DovecotServer {
   password: string;
   users: MailUser[];
   seed(mailbox: string, messages: Array<Buffer | string>, options?: SeedOptions): Promise<void>;
-  setToken(user: string, token: string | undefined): void;
+  /**
+   * Sets (or with undefined removes) the OAuth token accepted for user in 'tokens-file' mode.
+   * Await it: Dovecot re-reads the file at most once a second, so this waits up to a second.
+   */
+  setToken(user: string, token: string | undefined): Promise<void>;
   mailboxes(user?: string): Promise<string[]>;
   list(mailbox: string, user?: string): Promise<ListedMessage[]>;
   setFlags(mailbox: string, uids: number[], flags: string[], user?: string): Promise<void>;
@@ -240,20 +245,6 @@ function assertReachableByOthers(dir: string, unprivilegedUid: number): void {
     if (parent === current) return;
     current = parent;
   }
-}
-
-function writeCertificate(sslDir: string): void {
-  // An EC key takes milliseconds where RSA 2048 takes most of a second per start.
-  execFileSync(
-    'openssl',
-    [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-days', '3650', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', path.join(sslDir, 'key.pem'), '-out', path.join(sslDir, 'cert.pem'),
-    ],
-    { stdio: 'pipe' },
-  );
 }
 
 function passwdFileLines(entries: Array<{ user: string; secret: string }>): string {
@@ -479,7 +470,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     fs.chownSync(path.join(dir, 'mail'), mailUid, mailGid);
     fs.chownSync(path.join(dir, 'seed'), mailUid, mailGid);
   }
-  writeCertificate(path.join(dir, 'ssl'));
+  writeSelfSignedCertificate(path.join(dir, 'ssl'));
   const usersFile = path.join(dir, 'users');
   fs.writeFileSync(usersFile, passwdFileLines(users.map((u) => ({ user: u.user, secret: u.password }))));
   const tokensFile = path.join(dir, 'tokens');
@@ -695,10 +686,13 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     password: primary.password,
     users,
     seed,
-    setToken(user, token) {
+    async setToken(user, token) {
       if (token === undefined) tokens.delete(user);
       else tokens.set(user, token);
       writeTokens();
+      // The auth process looks at the file at most once per second of its clock; once the next
+      // second has begun, the next login is sure to see the new file.
+      await sleep(1000 - (Date.now() % 1000) + 20);
     },
     mailboxes: (user) =>
       withClient(user, async (client) => (await client.list()).map((entry) => entry.path).sort()),
