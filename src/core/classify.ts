@@ -13,6 +13,34 @@ const MAX_QUOTE = 60;
 
 type Field = 'subject' | 'body' | 'attachment';
 
+/** Each field as written, and lower-cased once for the rules' literal prefilters. */
+interface FieldText {
+  text: string;
+  lower: string;
+}
+type Texts = Record<Field, FieldText>;
+
+function fieldTexts(message: MailMessage): Texts {
+  const field = (text: string): FieldText => ({ text, lower: text.toLowerCase() });
+  return { subject: field(message.subject), body: field(message.newText), attachment: field(attachmentText(message)) };
+}
+
+/** False when the rule cannot match: some literal it needs is absent from the text. */
+function mayMatch(rule: CompiledRule, field: FieldText): boolean {
+  if (field.text.length === 0) return false;
+  for (const set of rule.required) {
+    let found = false;
+    for (const literal of set) {
+      if (field.lower.includes(literal)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
 interface HeaderOutcome {
   final: Classification | null;
   hospital: Hospital | null;
@@ -39,11 +67,7 @@ export function classify(message: MailMessage, policy: Policy, now: Date): Class
   if (gate.final) return gate.final;
   const hospital = gate.hospital!;
   const reasons = gate.reasons;
-  const texts: Record<Field, string> = {
-    subject: message.subject,
-    body: message.newText,
-    attachment: attachmentText(message),
-  };
+  const texts = fieldTexts(message);
 
   const urgent = urgencyGate(texts, policy, reasons);
   if (urgent > 0) {
@@ -97,15 +121,16 @@ function headerGates(h: MessageHeaders, policy: Policy): HeaderOutcome {
 }
 
 /** Urgency score of the new text and subject: footers and quoted history never count. */
-function urgencyGate(texts: Record<Field, string>, policy: Policy, reasons: Reason[]): number {
+function urgencyGate(texts: Texts, policy: Policy, reasons: Reason[]): number {
   const { rules, cancel } = policy.urgency;
   let score = 0;
   const found: Reason[] = [];
   for (const rule of rules) {
     for (const where of rule.in) {
       if (where === 'attachment') continue;
-      const text = texts[where];
-      const match = uncancelledMatch(rule, text, cancel);
+      const field = texts[where];
+      if (!mayMatch(rule, field)) continue;
+      const match = uncancelledMatch(rule, field, cancel);
       if (match === null) continue;
       score += rule.weight;
       found.push({ gate: 'urgency', rule: rule.id, detail: 'marks the message as clinically urgent', matched: quote(match), where, category: 'urgent_clinical', weight: rule.weight });
@@ -123,10 +148,11 @@ function urgencyGate(texts: Record<Field, string>, policy: Policy, reasons: Reas
  * First occurrence of `rule` in `text` that is not inside a cancel cue's match: "non-urgent"
  * cancels the "urgent" inside it, not an "urgent" elsewhere in the same message.
  */
-function uncancelledMatch(rule: CompiledRule, text: string, cancel: readonly CompiledRule[]): string | null {
+function uncancelledMatch(rule: CompiledRule, field: FieldText, cancel: readonly CompiledRule[]): string | null {
+  const text = field.text;
   const first = rule.regex.exec(text);
   if (!first) return null;
-  const spans = cancelSpans(text, cancel);
+  const spans = cancelSpans(field, cancel);
   if (spans.length === 0) return first[0];
   const scan = rule.global;
   scan.lastIndex = 0;
@@ -142,10 +168,11 @@ function uncancelledMatch(rule: CompiledRule, text: string, cancel: readonly Com
   return null;
 }
 
-function cancelSpans(text: string, cancel: readonly CompiledRule[]): Array<[number, number]> {
+function cancelSpans(field: FieldText, cancel: readonly CompiledRule[]): Array<[number, number]> {
+  const text = field.text;
   const spans: Array<[number, number]> = [];
   for (const rule of cancel) {
-    if (!rule.regex.test(text)) continue;
+    if (!mayMatch(rule, field) || !rule.regex.test(text)) continue;
     const scan = rule.global;
     scan.lastIndex = 0;
     for (let m = scan.exec(text); m !== null; m = scan.exec(text)) {
@@ -156,17 +183,17 @@ function cancelSpans(text: string, cancel: readonly CompiledRule[]): Array<[numb
   return spans;
 }
 
-function firstMatch(rule: CompiledRule, texts: Record<Field, string>): { text: string; where: Field } | null {
+function firstMatch(rule: CompiledRule, texts: Texts): { text: string; where: Field } | null {
   for (const where of rule.in) {
-    const text = texts[where];
-    if (text.length === 0) continue;
-    const m = rule.regex.exec(text);
+    const field = texts[where];
+    if (!mayMatch(rule, field)) continue;
+    const m = rule.regex.exec(field.text);
     if (m) return { text: m[0], where };
   }
   return null;
 }
 
-function firstCancel(cancel: readonly CompiledRule[], texts: Record<Field, string>): { rule: CompiledRule; text: string; where: Field } | null {
+function firstCancel(cancel: readonly CompiledRule[], texts: Texts): { rule: CompiledRule; text: string; where: Field } | null {
   for (const rule of cancel) {
     const hit = firstMatch(rule, texts);
     if (hit) return { rule, ...hit };

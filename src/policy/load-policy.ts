@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { SAMPLE_CONTEXT } from '../reply/compile-templates.js';
 import { TAXONOMY_DEFAULT_ACTION } from './default-actions.js';
 import { addressPatternProblem, compileAddressPattern, escapeRegExp } from './address-pattern.js';
+import { requiredLiteralSets } from './literal-prefixes.js';
 import type { CompiledHospital, CompiledRule, Policy, PolicyLoadResult, PolicyProblem } from './policy.js';
 import {
   CATEGORY_IDS,
@@ -262,7 +263,8 @@ function schemaProblems(issue: Issue, locator: Locator): PolicyProblem[] {
   let fix: string;
   switch (issue.code) {
     case 'invalid_type': {
-      const missing = (issue as { input?: unknown }).input === undefined || /received undefined/.test(issue.message);
+      // zod leaves the input out of issues; its message says when the value was absent.
+      const missing = /received undefined/.test(issue.message);
       if (missing) {
         message = `"${field}" is missing`;
         fix = `add ${field}: (${describeType(issue.expected)})${hint(path)}`;
@@ -549,9 +551,17 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
       problems.push(locator.at([...path, hasPhrase ? 'phrase' : 'pattern'], `rule ${rule.id} matches empty text, so it would fire on every message`, 'make the expression require at least one word'));
       return;
     }
-    compiled.push({ id: rule.id, weight: rule.weight, in: rule.in, regex, global });
+    compiled.push({ id: rule.id, weight: rule.weight, in: rule.in, regex, global, required: usefulLiteralSets(requiredLiteralSets(source)) });
   });
   return compiled;
+}
+
+/**
+ * Keep the literal sets that are cheap to test and likely to rule a rule out: a few longish
+ * words. Long lists or one-letter literals cost more String#includes calls than they save.
+ */
+function usefulLiteralSets(sets: string[][]): string[][] {
+  return sets.filter((set) => set.length <= 4 && set.every((literal) => literal.trim().length >= 3)).sort((a, b) => a.length - b.length);
 }
 
 function checkDuplicateRuleIds(rules: Array<{ r: Rule; path: PathSegment[] }>, locator: Locator, problems: PolicyProblem[]): void {

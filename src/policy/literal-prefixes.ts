@@ -1,0 +1,145 @@
+/**
+ * A cheap necessary condition for a rule, worked out once at load time: the lower-case words
+ * one of which every match must start with. The classifier skips the regular expression when
+ * none of them occurs in the lower-cased text (String#includes is far cheaper than trying a
+ * case-insensitive alternation at every position). Returns null when no such set can be
+ * proved, and the rule then always runs: this only ever saves time, it never changes a result.
+ */
+export function literalPrefixes(source: string): string[] | null {
+  const alternatives = splitTopLevel(source);
+  if (!alternatives) return null;
+  const prefixes: string[] = [];
+  for (const alternative of alternatives) {
+    const found = alternativePrefixes(alternative);
+    if (!found) return null;
+    prefixes.push(...found);
+  }
+  return [...new Set(prefixes)];
+}
+
+function alternativePrefixes(source: string): string[] | null {
+  let rest = source;
+  while (rest.startsWith('\\b')) rest = rest.slice(2);
+  if (rest.startsWith('(') && !rest.startsWith('(?')) {
+    const end = matchingParen(rest);
+    if (end < 0) return null;
+    const after = rest[end + 1];
+    // An optional group proves nothing about the first characters.
+    if (after === '?' || after === '*' || (after === '{' && /^\{0[,}]/.test(rest.slice(end + 1)))) return null;
+    return literalPrefixes(rest.slice(1, end));
+  }
+  let literal = '';
+  for (let i = 0; i < rest.length; i++) {
+    const ch = rest[i]!;
+    if (!/[A-Za-z0-9 &'-]/.test(ch)) break;
+    const next = rest[i + 1];
+    if (next === '?' || next === '*' || next === '{') break; // this character may be absent
+    literal += ch;
+  }
+  return literal.length > 0 ? [literal.toLowerCase()] : null;
+}
+
+/** Each unescaped character outside a [class], with the group depth before it. */
+function* structuralChars(source: string): Generator<{ index: number; ch: string; depth: number }> {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i]!;
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
+      continue;
+    }
+    if (ch === '[') inClass = true;
+    yield { index: i, ch, depth };
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+  }
+}
+
+/** Split at `|` outside groups and classes; null when the source is too unusual to split safely. */
+function splitTopLevel(source: string): string[] | null {
+  const parts: string[] = [];
+  let start = 0;
+  let depth = 0;
+  for (const { index, ch, depth: before } of structuralChars(source)) {
+    if (ch === '|' && before === 0) {
+      parts.push(source.slice(start, index));
+      start = index + 1;
+    }
+    depth = ch === '(' ? before + 1 : ch === ')' ? before - 1 : before;
+    if (depth < 0) return null;
+  }
+  if (depth !== 0) return null;
+  parts.push(source.slice(start));
+  return parts;
+}
+
+/** Index of the `)` closing the group that opens at index 0, or -1. */
+function matchingParen(source: string): number {
+  for (const { index, ch, depth } of structuralChars(source)) {
+    if (ch === ')' && depth === 1) return index;
+  }
+  return -1;
+}
+
+/**
+ * Sets of lower-case literals that must all be present (one of each set) for the rule to match:
+ * the leading words, plus each mandatory group or literal run later in the expression, so
+ * "please ... bloods" is skipped unless the text has both a request word and a blood word.
+ */
+export function requiredLiteralSets(source: string): string[][] {
+  const alternatives = splitTopLevel(source);
+  if (!alternatives) return [];
+  if (alternatives.length > 1) {
+    const prefixes = literalPrefixes(source);
+    return prefixes ? [prefixes] : [];
+  }
+  const sets: string[][] = [];
+  let run = '';
+  const endRun = (): void => {
+    if (run.trim().length >= 2) sets.push([run.toLowerCase()]);
+    run = '';
+  };
+  let i = 0;
+  while (i < source.length) {
+    const ch = source[i]!;
+    let end: number;
+    let group: string | null = null;
+    if (ch === '\\') end = i + 2;
+    else if (ch === '[') {
+      end = classEnd(source, i);
+      if (end < 0) return sets;
+    } else if (ch === '(') {
+      const close = matchingParen(source.slice(i));
+      if (close < 0) return sets;
+      end = i + close + 1;
+      if (!source.startsWith('(?', i) || source.startsWith('(?:', i)) group = source.slice(i + (source.startsWith('(?:', i) ? 3 : 1), end - 1);
+    } else end = i + 1;
+    const quantifier = /^(\?|\*|\+|\{\d*(,\d*)?\})\??/.exec(source.slice(end));
+    const optional = quantifier !== null && !quantifier[0].startsWith('+') && !/^\{[1-9]/.test(quantifier[0]);
+    const isLiteral = /[A-Za-z0-9 &'-]/.test(ch) && end === i + 1;
+    if (isLiteral && !optional) run += ch;
+    else {
+      endRun();
+      if (group !== null && !optional) {
+        const prefixes = literalPrefixes(group);
+        if (prefixes) sets.push(prefixes);
+      }
+    }
+    i = end + (quantifier ? quantifier[0].length : 0);
+  }
+  endRun();
+  return sets;
+}
+
+function classEnd(source: string, start: number): number {
+  for (let i = start + 1; i < source.length; i++) {
+    if (source[i] === '\\') i++;
+    else if (source[i] === ']') return i + 1;
+  }
+  return -1;
+}

@@ -1,0 +1,234 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { automaticMailReasons } from '../../src/core/automatic-mail.js';
+import { classify, classifyHeaders } from '../../src/core/classify.js';
+import type { MailAddress, MailMessage } from '../../src/core/message.js';
+import { isHospitalAddress, matchHospital } from '../../src/core/sender.js';
+import { loadPolicyFile } from '../../src/policy/load-policy.js';
+import type { Policy } from '../../src/policy/policy.js';
+
+let policy: Policy;
+beforeAll(() => {
+  const result = loadPolicyFile('config/policy.example.yaml');
+  if (!result.policy) throw new Error(JSON.stringify(result.problems));
+  policy = result.policy;
+});
+
+const NOW = new Date('2026-03-01T10:00:00Z');
+const address = (a: string, name = ''): MailAddress => ({ name, address: a.toLowerCase() });
+
+/** A plain hospital message; each test overrides what it is about. */
+function message(overrides: Partial<MailMessage> = {}): MailMessage {
+  const newText = overrides.newText ?? '';
+  return {
+    messageId: '<m1@northmere.nhs.uk>',
+    inReplyTo: null,
+    references: [],
+    date: new Date('2026-02-28T09:00:00Z'),
+    subject: 'Patient letter',
+    from: address('debbie.marsh@northmere.nhs.uk', 'Debbie Marsh'),
+    replyTo: [],
+    to: [address('rivermarsh.pcnalliance@nhs.net')],
+    cc: [],
+    returnPath: 'debbie.marsh@northmere.nhs.uk',
+    contentType: 'text/plain',
+    headers: {},
+    text: newText,
+    newText,
+    quotedText: '',
+    footerText: '',
+    attachments: [],
+    parseProblems: [],
+    size: 1000,
+    ...overrides,
+  };
+}
+
+describe('gate 1: automatic mail (RFC 3834 and common practice)', () => {
+  it.each([
+    ['Auto-Submitted: auto-replied', { headers: { 'auto-submitted': ['auto-replied'] } }, 'rfc3834.auto-submitted'],
+    ['Auto-Submitted: auto-generated', { headers: { 'auto-submitted': ['auto-generated'] } }, 'rfc3834.auto-submitted'],
+    ['X-Auto-Response-Suppress', { headers: { 'x-auto-response-suppress': ['All'] } }, 'exchange.x-auto-response-suppress'],
+    ['Precedence: bulk', { headers: { precedence: ['bulk'] } }, 'rfc3834.precedence'],
+    ['Precedence: list', { headers: { precedence: ['List'] } }, 'rfc3834.precedence'],
+    ['Precedence: junk', { headers: { precedence: ['junk'] } }, 'rfc3834.precedence'],
+    ['List-Id', { headers: { 'list-id': ['<gp-bulletin.staldrics.nhs.uk>'] } }, 'rfc2369.list-header'],
+    ['List-Unsubscribe', { headers: { 'list-unsubscribe': ['<mailto:unsub@x>'] } }, 'rfc2369.list-header'],
+    ['null Return-Path', { returnPath: '' }, 'rfc5321.null-return-path'],
+    ['multipart/report (bounce or read receipt)', { contentType: 'multipart/report' }, 'rfc6522.multipart-report'],
+    ['MAILER-DAEMON sender', { from: address('MAILER-DAEMON@mx2.northmere.nhs.uk') }, 'rfc3834.daemon-sender'],
+    ['postmaster sender', { from: address('postmaster@northmere.nhs.uk') }, 'rfc3834.daemon-sender'],
+    ['no-reply sender', { from: address('no-reply@northmere.nhs.uk') }, 'noreply-sender'],
+    ['noreply sender', { from: address('noreply@northmere.nhs.uk') }, 'noreply-sender'],
+    ['do-not-reply sender', { from: address('do-not-reply@northmere.nhs.uk') }, 'noreply-sender'],
+    ['Automatic reply subject', { subject: 'Automatic reply: Re: Fit note request' }, 'subject.automatic-reply'],
+    ['Out of Office subject', { subject: 'Out of Office: back Monday' }, 'subject.automatic-reply'],
+    ['Undeliverable subject', { subject: 'Undeliverable: Re: bloods' }, 'subject.automatic-reply'],
+    ['read receipt subject', { subject: 'Read: Re: Cancelled clinic' }, 'subject.automatic-reply'],
+  ] as const)('%s -> auto_generated (ignore)', (_name, overrides, rule) => {
+    const m = message({ newText: 'Please could the practice arrange a repeat U&E in 2 weeks.', ...overrides } as Partial<MailMessage>);
+    const result = classify(m, policy, NOW);
+    expect(result).toMatchObject({ category: 'auto_generated', action: 'ignore' });
+    expect(result.reasons.map((r) => r.rule)).toContain(rule);
+    expect(classifyHeaders(m, policy)).toEqual(result);
+  });
+
+  it.each([
+    ['Auto-Submitted: no', { headers: { 'auto-submitted': ['no'] } }],
+    ['Precedence: normal', { headers: { precedence: ['normal'] } }],
+    ['an ordinary sender and subject', {}],
+    ['a subject that mentions an office', { subject: 'Back office referral query' }],
+  ] as const)('%s is not automatic', (_name, overrides) => {
+    expect(automaticMailReasons(message(overrides as Partial<MailMessage>))).toEqual([]);
+  });
+});
+
+describe('gate 2: only listed hospitals', () => {
+  it.each([
+    ['trust domain', 'debbie.marsh@northmere.nhs.uk', 'northmere'],
+    ['trust NHSmail team address', 'northmere.opbookings@nhs.net', 'northmere'],
+    ['second trust', 'karen.doherty@staldrics.nhs.uk', 'staldrics'],
+    ['community trust NHSmail', 'eastfield.memoryservice@nhs.net', 'eastfield'],
+    ['upper-case address', 'Debbie.Marsh@NORTHMERE.NHS.UK', 'northmere'],
+  ])('%s %s -> %s', (_name, from, id) => {
+    expect(matchHospital(message({ from: address(from) }), policy).hospital?.id).toBe(id);
+  });
+
+  it.each([
+    ['lookalike hyphen domain', 'outpatients@northmere-nhs.uk'],
+    ['lookalike suffix domain', 'cardiology@northmere.nhs.uk.example.com'],
+    ['lookalike .co.uk', 'ppu.admin@staldrics.co.uk'],
+    ['subdomain of a trust domain', 'x@mail.northmere.nhs.uk'],
+    ['practice that starts like a trust', 'northmereroad.surgery@nhs.net'],
+    ['practice under a trust prefix (neverHospital wins)', 'northmere.surgery@nhs.net'],
+    ['individual GP', 'gp.anjali.mehta@nhs.net'],
+    ['ICB', 'rivermarsh.icb@nhs.net'],
+    ['ICB domain', 'someone@rivermarsh-icb.nhs.uk'],
+    ['LMC', 'helen.ackroyd@rivermarsh-lmc.org.uk'],
+    ['community pharmacy', 'pharmacy.fq3t72@nhs.net'],
+    ['patient', 'gareth.price1971@gmail.com'],
+    ['our own mailbox', 'rivermarsh.pcnalliance@nhs.net'],
+    ['personal NHSmail', 'jane.smith5@nhs.net'],
+  ])('%s %s -> non_hospital (file)', (_name, from) => {
+    const m = message({ from: address(from), newText: 'Please arrange a repeat U&E in 2 weeks and a 12-lead ECG.' });
+    const result = classify(m, policy, NOW);
+    expect(result).toMatchObject({ category: 'non_hospital', action: 'file', organisation: null });
+    expect(classifyHeaders(m, policy)).toEqual(result);
+    expect(isHospitalAddress(from, policy)).toBe(false);
+  });
+
+  it('a message with no From is non_hospital', () => {
+    expect(classify(message({ from: null, newText: 'Please arrange bloods.' }), policy, NOW).category).toBe('non_hospital');
+  });
+
+  it('notes a Reply-To outside the hospital list but keeps the From hospital', () => {
+    const { hospital, reasons } = matchHospital(message({ replyTo: [address('someone@gmail.com')] }), policy);
+    expect(hospital?.id).toBe('northmere');
+    expect(reasons.map((r) => r.rule)).toContain('sender.reply-to-outside');
+  });
+
+  it('classifyHeaders returns null when the body is needed', () => {
+    expect(classifyHeaders(message(), policy)).toBeNull();
+  });
+});
+
+describe('gate 3: urgency overrides every request', () => {
+  it.each([
+    ['urgent + bloods', 'URGENT: please could the practice repeat her U&E within 24 hours.'],
+    ['action today', 'Please could the practice contact her today and repeat the U&E.'],
+    ['critical result', 'Potassium 6.9 ** CRITICAL ** - please act on this result.'],
+    ['safeguarding', 'Safeguarding concern: please share information with the MASH before the strategy meeting.'],
+    ['suspected cancer', 'The mass is highly suspicious of malignancy; please refer on the 2WW pathway.'],
+    ['suicide risk', 'He has suicidal ideation and a stockpile of medication; please review his prescriptions.'],
+    ['same-day prescription', 'Please could the GP issue a prescription today for his insulin.'],
+  ])('%s -> urgent_clinical (review)', (_name, newText) => {
+    const result = classify(message({ newText }), policy, NOW);
+    expect(result).toMatchObject({ category: 'urgent_clinical', action: 'review' });
+    const reason = result.reasons.find((r) => r.gate === 'urgency');
+    expect(reason?.matched).toBeTruthy();
+    expect(reason?.where).toBe('body');
+  });
+
+  it('an urgent subject counts', () => {
+    expect(classify(message({ subject: 'URGENT - prescription needed', newText: 'Please prescribe the attached medicines.' }), policy, NOW).category).toBe('urgent_clinical');
+  });
+
+  it.each([
+    ['"urgent" in the footer', { footerText: 'If your query is urgent please telephone 01632 960000.' }],
+    ['"urgent" in quoted history', { quotedText: '> URGENT: please call today' }],
+    ['a non-urgent request', { newText: 'This is a non-urgent request: please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['an urgent-queries line in the new text', { newText: 'Please could the practice arrange a repeat U&E in 2 weeks. For urgent queries call the secretaries.' }],
+    ['safety-netting advice to the patient', { newText: 'Please could the practice arrange a repeat U&E in 2 weeks. She was advised to seek urgent medical attention if she becomes unwell.' }],
+    ['no risk concerns', { newText: 'There are no safeguarding concerns. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+  ])('%s does not make a routine request urgent', (_name, overrides) => {
+    const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
+    const result = classify(message({ ...base, ...overrides }), policy, NOW);
+    expect(result.category).toBe('blood_test_request');
+  });
+});
+
+describe('gate 4: category rules', () => {
+  it.each([
+    ['blood_test_request', 'Dr Rahman has asked if the practice could please arrange a repeat U&E in 2 weeks and forward the result.'],
+    ['investigation_request', 'We would be grateful if the practice could arrange a 24 hour Holter monitor and send us the report.'],
+    ['prescribing_request', 'As the clinic cannot supply outpatient medication, please could you prescribe amitriptyline 10mg at night.'],
+    ['re_referral_request', 'He did not attend two appointments and has been discharged. If still required, please re-refer via e-RS.'],
+    ['onward_referral_request', 'I would be grateful if you could refer him to the Respiratory team for assessment. I have discharged him from clinic.'],
+    ['fit_note_request', 'Mr Pemberton has asked if you could issue a further fit note for 6 weeks.'],
+    ['results_followup_request', 'Could you please let Mrs Woods know the result of her MRI, which was normal.'],
+    ['appointment_request', 'We cannot reach him. Please could the practice ask him to contact the Booking Centre to book his appointment.'],
+    ['shared_care_request', 'We would like to transfer prescribing and monitoring to the practice under the shared care agreement. Please confirm acceptance.'],
+  ])('%s', (category, newText) => {
+    const result = classify(message({ newText }), policy, NOW);
+    expect(result.category).toBe(category);
+    expect(result.confidence).toBeGreaterThanOrEqual(policy.data.thresholds.minConfidence);
+    expect(result.organisation).toBe('Northmere University Hospitals NHS Trust');
+    const reason = result.reasons.find((r) => r.gate === 'category' && r.category === category);
+    expect(reason).toMatchObject({ where: 'body' });
+    expect(reason?.matched?.length).toBeGreaterThan(0);
+    expect(reason?.matched?.length).toBeLessThanOrEqual(60);
+  });
+
+  it('reads the text of an attachment', () => {
+    const result = classify(message({ newText: 'Please see attached letter.', attachments: [{ filename: 'letter.pdf', contentType: 'application/pdf', size: 5000, text: 'We would be grateful if you could issue a fit note (Med3) for 4 weeks.' }] }), policy, NOW);
+    expect(result.category).toBe('fit_note_request');
+    expect(result.reasons.some((r) => r.where === 'attachment')).toBe(true);
+  });
+
+  it('a cancel cue removes the category ("we will arrange the bloods ourselves")', () => {
+    const result = classify(message({ newText: 'Please continue his current medications. We will arrange his pre-clinic bloods ourselves. No action is required from the practice.' }), policy, NOW);
+    expect(result.category).toBe('clinical_information');
+    expect(result.reasons.some((r) => r.gate === 'cancel' && r.category === 'blood_test_request')).toBe(true);
+  });
+
+  it('a request only in quoted history does not count', () => {
+    const result = classify(message({ newText: 'Thank you, we will sort this out here. No action is needed from the practice.', quotedText: '> Please could the practice arrange a repeat U&E in 2 weeks.' }), policy, NOW);
+    expect(result.category).toBe('clinical_information');
+  });
+});
+
+describe('gate 5: thresholds', () => {
+  it('a hospital letter with no request is clinical_information (file)', () => {
+    const result = classify(message({ subject: 'Clinic letter', newText: 'I reviewed her in clinic today. Her palpitations are benign. I have discharged her. No further action is required from the practice.' }), policy, NOW);
+    expect(result).toMatchObject({ category: 'clinical_information', action: 'file' });
+  });
+
+  it('a request that fits no category goes to a person (unclear)', () => {
+    const result = classify(message({ newText: 'Could someone from the practice give me a call please? Dr Nakamura would like to discuss her.' }), policy, NOW);
+    expect(result).toMatchObject({ category: 'unclear', action: 'review' });
+  });
+
+  it('two categories handled differently and too close to call -> unclear', () => {
+    const result = classify(
+      message({ newText: 'Please could the practice arrange a repeat U&E in 2 weeks. We would also like to transfer prescribing to you under the shared care guideline.' }),
+      policy,
+      NOW,
+    );
+    expect(result.category).toBe('unclear');
+    expect(result.reasons.some((r) => r.rule === 'thresholds.closeCall')).toBe(true);
+  });
+
+  it('is deterministic: the same message gives the same classification', () => {
+    const m = message({ newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' });
+    expect(classify(m, policy, NOW)).toEqual(classify(m, policy, NOW));
+  });
+});

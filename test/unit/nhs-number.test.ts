@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { isValidNhsNumber, maskNhsNumbers } from '../../src/core/nhs-number.js';
+
+describe('isValidNhsNumber', () => {
+  it.each([
+    ['9991513345', true],
+    ['999 151 3345', true],
+    ['999-151-3345', true],
+    ['9991513346', false], // wrong check digit
+    ['999151334', false], // nine digits
+    ['99915133450', false],
+    ['999 151 334a', false],
+    ['0000000000', true], // check digit 0 (remainder 0 -> 11 -> 0)
+  ])('%s -> %s', (value, expected) => {
+    expect(isValidNhsNumber(value)).toBe(expected);
+  });
+
+  it('rejects a stem whose check digit would be 10', () => {
+    // 123456789x: sum = 10+18+24+28+30+30+28+24+18 = 210, 210 mod 11 = 1, check 10: no valid number.
+    for (let d = 0; d <= 9; d++) expect(isValidNhsNumber(`123456789${d}`)).toBe(false);
+  });
+});
+
+describe('maskNhsNumbers', () => {
+  it.each([
+    ['NHS No: 999 151 3345   Hosp No: N0482913', 'NHS No: 999 *** ****   Hosp No: N0482913'],
+    ['NHS 9993349526 K1201774', 'NHS 999 *** **** K1201774'],
+    ['nhs: 999-151-3345.', 'nhs: 999-***-****.'],
+    ['Tel 01632 960418', 'Tel 01632 960418'],
+    ['ref 9991513346 (bad check digit)', 'ref 9991513346 (bad check digit)'],
+    ['UBRN 0004 1127 7893', 'UBRN 0004 1127 7893'],
+    ['a 19991513345 longer number', 'a 19991513345 longer number'],
+  ])('%j -> %j', (text, expected) => {
+    expect(maskNhsNumbers(text)).toBe(expected);
+  });
+});
