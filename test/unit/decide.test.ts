@@ -1,0 +1,111 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Classification } from '../../src/core/classification.js';
+import { decide, replyRecipient, tooOldReason, type DecisionContext } from '../../src/core/decide.js';
+import { loadPolicyFile } from '../../src/policy/load-policy.js';
+import type { Policy } from '../../src/policy/policy.js';
+import type { CategoryId, PolicyAction } from '../../src/policy/schema.js';
+
+let policy: Policy;
+beforeAll(() => {
+  const result = loadPolicyFile('config/policy.example.yaml');
+  if (!result.policy) throw new Error(JSON.stringify(result.problems));
+  policy = result.policy;
+});
+
+const NOW = new Date('2026-11-20T09:00:00Z');
+const RECENT = new Date('2026-11-19T09:00:00Z');
+
+function classification(category: CategoryId, action: PolicyAction): Classification {
+  return { category, action, confidence: 0.9, organisation: 'Northmere University Hospitals NHS Trust', organisationId: 'northmere', reasons: [], scores: {} };
+}
+
+function context(overrides: Partial<DecisionContext> = {}): DecisionContext {
+  return {
+    now: NOW,
+    dryRun: false,
+    killSwitch: { active: false, why: '' },
+    repliesThisPass: 0,
+    recipientRepliesLast24h: 0,
+    threadAlreadyReplied: false,
+    recipientBouncedRecently: false,
+    ...overrides,
+  };
+}
+
+function withAutonomy(category: CategoryId, autonomy: 'auto' | 'approve' | 'shadow'): Policy {
+  const categories = { ...policy.data.categories, [category]: { ...policy.data.categories[category]!, autonomy } };
+  return { ...policy, data: { ...policy.data, categories } };
+}
+
+describe('decide', () => {
+  it.each([
+    ['urgent_clinical', 'review', 'review'],
+    ['clinical_information', 'file', 'filed'],
+    ['auto_generated', 'ignore', 'ignored'],
+    ['non_hospital', 'file', 'filed'],
+    ['unclear', 'review', 'review'],
+  ] as const)('%s (%s) is never answered: %s', (category, action, status) => {
+    const decision = decide(classification(category, action), RECENT, policy, context());
+    expect(decision.status).toBe(status);
+    expect(decision.renderReply).toBe(false);
+  });
+
+  it('sends a reply to a recent request when the category is on auto', () => {
+    const decision = decide(classification('blood_test_request', 'reply'), RECENT, policy, context());
+    expect(decision).toMatchObject({ status: 'decided', renderReply: true });
+  });
+
+  it.each([
+    ['the kill switch is on', { killSwitch: { active: true, why: 'the stop file data/STOP exists' } }, 'killSwitch'],
+    ['the recipient bounced recently', { recipientBouncedRecently: true }, 'limits.bounceCooldownDays'],
+    ['the conversation already had a reply', { threadAlreadyReplied: true }, 'limits.threadReplyWindowDays'],
+    ['the recipient is at the daily cap', { recipientRepliesLast24h: 20 }, 'limits.repliesPerSenderPerDay'],
+    ['the pass hit its circuit breaker', { repliesThisPass: 50 }, 'limits.repliesPerPass'],
+  ] as const)('holds the reply for review when %s, naming the limit', (_label, overrides, rule) => {
+    const decision = decide(classification('blood_test_request', 'reply'), RECENT, policy, context(overrides));
+    expect(decision.status).toBe('review');
+    expect(decision.renderReply).toBe(true);
+    expect(decision.reasons.map((r) => r.rule)).toContain(rule);
+  });
+
+  it('logs would_reply in a dry run', () => {
+    expect(decide(classification('fit_note_request', 'reply'), RECENT, policy, context({ dryRun: true })).status).toBe('would_reply');
+  });
+
+  it.each([
+    ['approve', 'awaiting_approval'],
+    ['shadow', 'shadowed'],
+  ] as const)('autonomy %s gives %s and never sends', (autonomy, status) => {
+    const decision = decide(classification('appointment_request', 'reply'), RECENT, withAutonomy('appointment_request', autonomy), context());
+    expect(decision.status).toBe(status);
+    expect(decision.renderReply).toBe(true);
+  });
+
+  it('never answers a message older than the maximum age', () => {
+    const old = new Date('2026-10-01T09:00:00Z');
+    const decision = decide(classification('blood_test_request', 'reply'), old, policy, context());
+    expect(decision.status).toBe('too_old');
+    expect(decision.reasons[0]?.rule).toBe('limits.maxAgeDays');
+  });
+
+  it('never answers mail received before the go-live date', () => {
+    const golive: Policy = { ...policy, data: { ...policy.data, limits: { ...policy.data.limits, notBefore: '2026-11-20' } } };
+    expect(tooOldReason(RECENT, golive, NOW)?.rule).toBe('limits.notBefore');
+  });
+});
+
+describe('replyRecipient', () => {
+  const isHospital = (address: string) => address.endsWith('@northmere.nhs.uk');
+  it.each([
+    ['the sender', { name: '', address: 'a@northmere.nhs.uk' }, [], 'a@northmere.nhs.uk'],
+    ['a hospital Reply-To (team mailbox)', { name: '', address: 'a@northmere.nhs.uk' }, [{ name: '', address: 'team@northmere.nhs.uk' }], 'team@northmere.nhs.uk'],
+    ['the sender, not a Reply-To outside the hospitals', { name: '', address: 'a@northmere.nhs.uk' }, [{ name: '', address: 'x@gmail.com' }], 'a@northmere.nhs.uk'],
+    ['the hospital Reply-To even when From is not one (the sender gate runs first, in classify)', { name: '', address: 'x@gmail.com' }, [{ name: '', address: 'a@northmere.nhs.uk' }], 'a@northmere.nhs.uk'],
+  ])('goes to %s', (_label, from, replyTo, expected) => {
+    expect(replyRecipient(from, replyTo, isHospital)).toBe(expected);
+  });
+
+  it('is null when neither From nor Reply-To is a hospital', () => {
+    expect(replyRecipient({ name: '', address: 'x@gmail.com' }, [], isHospital)).toBeNull();
+  });
+});

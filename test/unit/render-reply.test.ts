@@ -1,0 +1,108 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Classification } from '../../src/core/classification.js';
+import type { MessageHeaders } from '../../src/core/message.js';
+import { renderReply, replySubject, safeMessageId } from '../../src/core/render-reply.js';
+import { DEFAULT_TEMPLATES_DIR, loadPolicyFile } from '../../src/policy/load-policy.js';
+import type { Policy } from '../../src/policy/policy.js';
+import { compileTemplates, type CompiledTemplates } from '../../src/reply/compile-templates.js';
+
+let policy: Policy;
+let templates: CompiledTemplates;
+beforeAll(() => {
+  const result = loadPolicyFile('config/policy.example.yaml');
+  if (!result.policy) throw new Error(JSON.stringify(result.problems));
+  policy = result.policy;
+  templates = compileTemplates(DEFAULT_TEMPLATES_DIR, policy);
+});
+
+const classification: Classification = {
+  category: 'blood_test_request',
+  action: 'reply',
+  confidence: 0.9,
+  organisation: 'Northmere University Hospitals NHS Trust',
+  organisationId: 'northmere',
+  reasons: [],
+  scores: {},
+};
+
+function headers(overrides: Partial<MessageHeaders> = {}): MessageHeaders {
+  return {
+    messageId: '<orig-1@northmere.nhs.uk>',
+    inReplyTo: null,
+    references: ['<root@northmere.nhs.uk>'],
+    date: new Date('2026-11-16T10:22:02Z'),
+    subject: 'Request for U&E',
+    from: { name: 'Debbie Marsh', address: 'debbie.marsh@northmere.nhs.uk' },
+    replyTo: [],
+    to: [],
+    cc: [],
+    returnPath: null,
+    contentType: 'text/plain',
+    headers: {},
+    ...overrides,
+  };
+}
+
+const render = (h: MessageHeaders, quote = 'Please arrange a U&E in 2 weeks.') =>
+  renderReply(
+    { headers: h, quoteSource: quote, classification, caseRef: 'PCN-000042', to: 'debbie.marsh@northmere.nhs.uk', from: 'rivermarsh.pcnalliance@nhs.net', messageId: '<pcn-autoreply.PCN-000042.abc@nhs.net>' },
+    policy,
+    templates,
+  );
+
+describe('renderReply', () => {
+  it('threads the reply and marks it automatic', () => {
+    const reply = render(headers());
+    expect(reply.subject).toBe('Re: Request for U&E');
+    expect(reply.inReplyTo).toBe('<orig-1@northmere.nhs.uk>');
+    expect(reply.references).toEqual(['<root@northmere.nhs.uk>', '<orig-1@northmere.nhs.uk>']);
+    expect(reply.headers).toMatchObject({ 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All', 'X-PCN-Case-Id': 'PCN-000042' });
+  });
+
+  it('says who we are, cites the contract, gives the urgent line and the case reference', () => {
+    const { text, html } = render(headers());
+    for (const part of [text, html]) {
+      expect(part).toContain('River &');
+      expect(part).toContain('Rivermarsh LMC');
+      expect(part).toContain('01632 960000');
+      expect(part).toContain('PCN-000042');
+      expect(part).toContain(policy.data.contract.year);
+    }
+    expect(text).toContain('Please arrange a U&E in 2 weeks.');
+  });
+
+  it('escapes markup that a hospital wrote in the HTML part, and keeps it readable in the text part', () => {
+    const hostile = headers({ subject: '<script>alert(1)</script> bloods', from: { name: '<img src=x onerror=alert(1)>', address: 'a@northmere.nhs.uk' } });
+    const { html, text } = render(hostile, 'Please <b>arrange</b> <script>steal()</script>');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;');
+    expect(html).not.toContain('<b>arrange</b>');
+    expect(text).toContain('<script>alert(1)</script> bloods');
+  });
+
+  it.each([
+    ['Request for U&E', 'Re: Request for U&E'],
+    ['RE: Request for U&E', 'RE: Request for U&E'],
+    ['re:Request', 're:Request'],
+    ['Injected\r\nBcc: victim@example.com', 'Re: Injected Bcc: victim@example.com'],
+    ['', 'Re: your message'],
+  ])('subject %j becomes %j (no doubled Re:, never a line break)', (original, expected) => {
+    expect(replySubject(original)).toBe(expected);
+  });
+
+  it.each([
+    ['<ok@host>', '<ok@host>'],
+    ['<bad\r\nBcc: x@y>', null],
+    ['no-brackets@host', null],
+    ['<a> <b>', null],
+    [null, null],
+  ])('copies Message-ID %j as %j', (value, expected) => {
+    expect(safeMessageId(value)).toBe(expected);
+  });
+
+  it('drops an unsafe Message-ID instead of threading on it', () => {
+    const reply = render(headers({ messageId: '<x>\r\nBcc: victim@example.com', references: [] }));
+    expect(reply.inReplyTo).toBeNull();
+    expect(reply.references).toEqual([]);
+  });
+});
