@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { CaseStore } from '../../src/store/case-store.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import { openDatabase } from '../../src/store/open-database.js';
+
+// An upgrade keeps the case log: a database left by the first release (schema version 1) is
+// brought up to date when the new version opens it, and every case is still there.
+describe('upgrading the database from schema version 1', () => {
+  it('keeps the cases written by the old version and applies every later migration', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcn-upgrade-'));
+    const file = path.join(dir, 'cases.sqlite');
+
+    // What the first release left on disk: migration 1 only, and one case with its event.
+    const old = new Database(file);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    old.exec(MIGRATIONS[0]!.sql);
+    old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(1, MIGRATIONS[0]!.name, 1_700_000_000_000);
+    old
+      .prepare(
+        `INSERT INTO cases (message_key, message_id, received_at, from_address, organisation, category, action, confidence, status, reasons, policy_version, policy_hash, created_at, updated_at, replied_at)
+         VALUES ('mid:<old-1@nhs.net>', '<old-1@nhs.net>', 1700000000000, 'clinic@trust.nhs.uk', 'Rivermarsh Hospitals', 'blood_test_request', 'reply', 0.9, 'replied', '[]', '2025.1', 'abc', 1700000000000, 1700000000000, 1700000000000)`,
+      )
+      .run();
+    old.prepare("INSERT INTO case_events (case_id, at, status, actor) VALUES (1, 1700000000000, 'replied', 'worker')").run();
+    old.close();
+
+    const db = openDatabase(file);
+    try {
+      const versions = (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>).map((row) => row.version);
+      expect(versions).toEqual(MIGRATIONS.map((migration) => migration.version));
+      const store = new CaseStore(db);
+      const kept = store.find('<old-1@nhs.net>');
+      expect(kept).toMatchObject({ status: 'replied', category: 'blood_test_request', organisation: 'Rivermarsh Hospitals' });
+      expect(store.events(kept!.id)).toHaveLength(1);
+      // The indexes the later migrations add are there.
+      const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all() as Array<{ name: string }>).map((row) => row.name);
+      expect(indexes).toEqual(expect.arrayContaining(['cases_report', 'cases_recipient_created', 'cases_thread_created']));
+    } finally {
+      db.close();
+    }
+
+    // Opening again changes nothing: migrations run once.
+    const again = openDatabase(file);
+    try {
+      expect((again.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(MIGRATIONS.length);
+      expect((again.prepare('SELECT COUNT(*) AS n FROM cases').get() as { n: number }).n).toBe(1);
+    } finally {
+      again.close();
+    }
+  });
+});
