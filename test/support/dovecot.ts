@@ -204,14 +204,42 @@ function childPids(parentPid: number): number[] {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Where instance folders go: PCN_TEST_TMPDIR when set, else /dev/shm when it is a roomy tmpfs
+ * (mail files there cost no disk I/O, which matters on a busy shared machine), else os.tmpdir().
+ * Containers often give /dev/shm only 64 MB, hence the free-space check.
+ */
+function testbedRoots(): string[] {
+  if (process.env.PCN_TEST_TMPDIR) return [process.env.PCN_TEST_TMPDIR];
+  const roots: string[] = [];
+  try {
+    const shm = fs.statfsSync('/dev/shm');
+    fs.accessSync('/dev/shm', fs.constants.W_OK);
+    if (shm.bavail * shm.bsize > 2 * 1024 ** 3) roots.push('/dev/shm');
+  } catch {
+    // no usable /dev/shm
+  }
+  roots.push(os.tmpdir());
+  return roots;
+}
+
+/**
  * Instances whose test process died without stopping them (SIGKILL, OOM) are found by their
  * owner.pid and cleaned up, so leftovers do not pile up across runs.
  */
 function sweepAbandonedInstances(): void {
-  const tmp = os.tmpdir();
-  for (const entry of fs.readdirSync(tmp)) {
+  for (const root of testbedRoots()) sweepAbandonedInstancesIn(root);
+}
+
+function sweepAbandonedInstancesIn(root: string): void {
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
     if (!entry.startsWith('pcn-dovecot-')) continue;
-    const dir = path.join(tmp, entry);
+    const dir = path.join(root, entry);
     try {
       const owner = Number(fs.readFileSync(path.join(dir, 'owner.pid'), 'utf8'));
       if (owner && isAlive(owner)) continue;
@@ -457,7 +485,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
   const mailUid = isRoot ? lookupId('/etc/passwd', 'nobody', 65534) : process.getuid!();
   const mailGid = isRoot ? lookupId('/etc/group', 'nogroup', 65534) : process.getgid!();
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcn-dovecot-'));
+  const dir = fs.mkdtempSync(path.join(testbedRoots()[0]!, 'pcn-dovecot-'));
   if (/\s/.test(dir)) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`Dovecot test folder ${JSON.stringify(dir)} contains white space, which passwd-file args cannot hold; set TMPDIR`);
