@@ -36,7 +36,7 @@ export function chooseAuthFlow(settings: Settings): AuthFlow {
 /** OAuth 2.0 access tokens for IMAP and SMTP (XOAUTH2), cached and renewed before they expire. */
 export async function createTokenGetter(settings: Settings, logger: Logger): Promise<AccessTokenGetter> {
   const flow = chooseAuthFlow(settings);
-  warnAboutExpiry(settings, flow, logger);
+  warnAboutExpiry(settings, logger);
   const issue = flow === 'device' ? deviceCodeTokenSource(settings) : clientCredentialsSource(settings);
   return cachedTokenGetter(async (forceRefresh) => {
     try {
@@ -46,9 +46,8 @@ export async function createTokenGetter(settings: Settings, logger: Logger): Pro
       return token;
     } catch (error) {
       if (error instanceof UserError) throw error;
-      const message = `no OAuth access token: ${explainAuthFailure(error)}`;
-      logger.error({ flow }, message);
-      throw new TokenError(message);
+      // Not logged here: the failed pass logs this message once, and the CLI prints it.
+      throw new TokenError(`no OAuth access token: ${explainAuthFailure(error)}`);
     }
   });
 }
@@ -69,18 +68,21 @@ function clientCredentialsSource(settings: Settings): (forceRefresh: boolean) =>
   };
 }
 
-/** Credential expiry in days, for the logs at start-up and for `status` / `doctor`. */
+/** Credential expiry warnings for the flow in use, for the logs at start-up and for `status` / `doctor`. */
 export function credentialWarningsFor(settings: Settings, now: Date) {
+  const usesSecret = Boolean(settings.AZURE_CLIENT_SECRET) && settings.AZURE_AUTH_FLOW !== 'device';
+  const usesTokenFile = settings.AZURE_AUTH_FLOW === 'device' || (!settings.AZURE_AUTH_FLOW && !settings.AZURE_CLIENT_SECRET && !settings.AZURE_CLIENT_CERT_PATH);
   let refreshTokenReceivedAt: string | undefined;
-  try {
-    refreshTokenReceivedAt = readTokenFile(settings.OAUTH_TOKEN_FILE)?.refreshedAt;
-  } catch {
-    refreshTokenReceivedAt = undefined;
+  if (usesTokenFile) {
+    try {
+      refreshTokenReceivedAt = readTokenFile(settings.OAUTH_TOKEN_FILE)?.refreshedAt;
+    } catch {
+      // A damaged file is reported when a token is asked for, with what to do.
+    }
   }
-  return credentialWarnings({ clientSecretExpires: settings.AZURE_CLIENT_SECRET ? settings.AZURE_CLIENT_SECRET_EXPIRES : undefined, refreshTokenReceivedAt }, now);
+  return credentialWarnings({ clientSecretExpires: usesSecret ? settings.AZURE_CLIENT_SECRET_EXPIRES : undefined, refreshTokenReceivedAt }, now);
 }
 
-function warnAboutExpiry(settings: Settings, flow: AuthFlow, logger: Logger): void {
-  const warnings = credentialWarningsFor(settings, new Date()).filter((w) => flow === 'device' ? /sign-in/.test(w.message) : /secret/.test(w.message));
-  for (const warning of warnings) logger.warn({ daysLeft: warning.daysLeft }, warning.message);
+function warnAboutExpiry(settings: Settings, logger: Logger): void {
+  for (const warning of credentialWarningsFor(settings, new Date())) logger.warn({ daysLeft: warning.daysLeft }, warning.message);
 }

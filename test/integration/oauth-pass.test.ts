@@ -112,6 +112,24 @@ describe('OAuth 2.0 (client credentials) end to end', () => {
   });
 });
 
+describe('doctor with OAuth 2.0', () => {
+  it('obtains a token and logs in to IMAP and SMTP with it, without sending', async () => {
+    const result = await runCli(['doctor', '--fix'], env({ AZURE_CLIENT_SECRET_EXPIRES: '2099-12-31' }), { cwd: workDir });
+    expect(result.stdout).toMatch(/✓ OAuth access token: obtained from the tenant/);
+    expect(result.stdout).toMatch(/✓ IMAP login: inbox@example\.test/);
+    expect(result.stdout).toMatch(/✓ SMTP login \(nothing sent\)/);
+    expect(result.code).toBe(0);
+    expect(sink.messages).toHaveLength(0);
+    expectNoSecrets(result.stdout + result.stderr, tokens.clients[0]!.clientSecret);
+  });
+
+  it('fails the token check with the fix when the secret has expired', async () => {
+    const result = await runCli(['doctor'], env({ AZURE_CLIENT_SECRET_EXPIRES: '2020-01-31' }), { cwd: workDir });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/✗ OAuth access token: a credential has expired\n\s+fix: the client secret expired on 2020-01-31: put a new one in AZURE_CLIENT_SECRET/);
+  });
+});
+
 describe('OAuth 2.0 delegated sign-in (device code)', () => {
   it('auth login saves a private sign-in file; passes rotate its refresh token; a revoked sign-in stops the pass with the fix and sends nothing', async () => {
     const device = { AZURE_AUTH_FLOW: 'device', AZURE_CLIENT_SECRET: '' };
