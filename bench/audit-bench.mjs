@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Times the LMC's exports over a synthetic case log: `npm run build && node bench/audit-bench.mjs [cases]`.
+// Builds the database through dist/ (same migrations as the product), one transaction, one prepared statement.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../dist/store/open-database.js';
+
+const CASES = Number(process.argv[2] ?? 1_000_000);
+const dir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
+const file = join(dir, 'bench.sqlite');
+const TRUSTS = [
+  ['northmere', 'Northmere University Hospitals NHS Trust', 'northmere.nhs.uk'],
+  ['staldrics', "St Aldric's Hospital NHS Foundation Trust", 'staldrics.nhs.uk'],
+  ['eastfield', 'Eastfield Community and Mental Health NHS Trust', 'nhs.net'],
+];
+const CATEGORIES = [
+  ['blood_test_request', 'reply', 'replied'], ['investigation_request', 'reply', 'replied'], ['prescribing_request', 'reply', 'replied'],
+  ['re_referral_request', 'reply', 'replied'], ['onward_referral_request', 'reply', 'replied'], ['fit_note_request', 'reply', 'replied'],
+  ['results_followup_request', 'reply', 'awaiting_approval'], ['appointment_request', 'reply', 'replied'], ['shared_care_request', 'reply', 'shadowed'],
+  ['urgent_clinical', 'review', 'review'], ['clinical_information', 'file', 'filed'], ['auto_generated', 'ignore', 'ignored'],
+  ['non_hospital', 'file', 'filed'], ['unclear', 'review', 'review'],
+];
+const DEPARTMENTS = ['cardiology', 'outpatients', 'orthopaedics', 'gastro', 'booking.centre', 'ward9', 'diabetes', 'renal'];
+const END = Date.UTC(2026, 11, 1);
+const SPAN = 395 * 24 * 3600 * 1000; // 13 months
+
+const started = Date.now();
+const db = openDatabase(file);
+db.pragma('synchronous = OFF');
+const insert = db.prepare(`INSERT INTO cases (message_key, message_id, mailbox, uid_validity, uid, received_at, from_address, from_name,
+  organisation_id, organisation, subject, excerpt, body, category, action, confidence, autonomy, status, dry_run, urgent, reasons, trace,
+  policy_version, policy_hash, thread_key, reply_to_address, reply_message_id, reply_subject, replied_at, created_at, updated_at)
+  VALUES (?, ?, 'INBOX', '1', ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'abc123def456', ?, ?, ?, ?, ?, ?, ?)`);
+let seed = 42;
+const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+db.transaction(() => {
+  for (let i = 1; i <= CASES; i++) {
+    const [trustId, trust, domain] = TRUSTS[i % 3];
+    const [category, action, baseStatus] = CATEGORIES[Math.floor(random() * CATEGORIES.length)];
+    const status = baseStatus === 'replied' && random() < 0.05 ? 'too_old' : baseStatus;
+    const received = END - Math.floor(random() * SPAN);
+    const from = `${DEPARTMENTS[i % DEPARTMENTS.length]}@${domain}`;
+    const messageId = `<bench-${i}@${domain}>`;
+    const replied = status === 'replied' ? received + Math.floor(random() * 3 * 3600 * 1000) : null;
+    const reasons = `[{"gate":"category","rule":"${category}-words","detail":"counts towards ${category}","matched":"please arrange","where":"body","category":"${category}","weight":3}]`;
+    insert.run(`k${i}`, messageId, i, received, from, 'Ward Clerk', trustId, trust, `Request ${i} - Mr Test PATIENT`, 'Could the GP please arrange...',
+      category, action, 0.9, action === 'reply' ? 'auto' : null, status, i % 50 === 0 ? 1 : 0, category === 'urgent_clinical' ? 1 : 0, reasons,
+      received < END - SPAN / 2 ? '2025.2' : '2026.1', messageId, status === 'replied' ? from : null,
+      status === 'replied' ? `<pcn-autoreply.PCN-${i}@nhs.net>` : null, status === 'replied' ? `Re: Request ${i}` : null, replied, received, received);
+  }
+})();
+db.pragma('wal_checkpoint(TRUNCATE)');
+db.close();
+const buildSeconds = (Date.now() - started) / 1000;
+const bytes = statSync(file).size;
+
+const runs = [
+  ['audit --format json (all)', ['audit', '--format', 'json']],
+  ['audit --format csv (all)', ['audit', '--format', 'csv']],
+  ['audit --format table (all)', ['audit', '--format', 'table']],
+  ['audit csv --since/--until --organisation --status', ['audit', '--format', 'csv', '--since', '2026-06-01', '--until', '2026-08-31', '--organisation', 'northmere', '--status', 'replied']],
+  ['report --month 2026-11 html', ['report', '--month', '2026-11', '--format', 'html']],
+  ['report --month 2026-11 csv', ['report', '--month', '2026-11', '--format', 'csv']],
+  ['report --month 2026-11 json', ['report', '--month', '2026-11', '--format', 'json']],
+];
+// Wall time suffers when the machine is shared; CPU time (user + system, from the shell's `times`) does not.
+const results = [];
+for (const [name, args] of runs) {
+  const t0 = process.hrtime.bigint();
+  const child = spawnSync('sh', ['-c', '"$@" > /dev/null || echo FAILED >&2; times', 'sh', process.execPath, 'dist/cli.js', ...args, '--database', file], { encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (child.stderr.trim()) console.error(`${name}: ${child.stderr.trim()}`);
+  const [user, system] = [...child.stdout.trim().split('\n').at(-1).matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  const cpu = user + system;
+  results.push({ command: name, wallSeconds: seconds.toFixed(2), cpuSeconds: cpu.toFixed(2), under2s: cpu < 2 ? 'yes' : 'NO' });
+}
+console.log(`${CASES.toLocaleString('en-GB')} cases built in ${buildSeconds.toFixed(1)} s; database ${(bytes / 1e6).toFixed(0)} MB = ${(bytes / CASES).toFixed(0)} bytes per case`);
+console.table(results);
+rmSync(dir, { recursive: true, force: true });
