@@ -129,6 +129,10 @@ export class ImapSource implements MailSource {
   }
 
   async listUids(afterUid: number): Promise<number[]> {
+    return this.guard('listing new messages', () => this.searchUids(afterUid));
+  }
+
+  private async searchUids(afterUid: number): Promise<number[]> {
     const client = this.requireClient();
     if (client.mailbox && typeof client.mailbox === 'object' && client.mailbox.exists === 0) return [];
     const uids = (await client.search({ uid: `${afterUid + 1}:*` }, { uid: true })) || [];
@@ -137,6 +141,10 @@ export class ImapSource implements MailSource {
   }
 
   async headers(uids: readonly number[]): Promise<HeaderItem[]> {
+    return this.guard('fetching headers', () => this.fetchHeaders(uids));
+  }
+
+  private async fetchHeaders(uids: readonly number[]): Promise<HeaderItem[]> {
     const client = this.requireClient();
     const items: HeaderItem[] = [];
     for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
@@ -150,10 +158,15 @@ export class ImapSource implements MailSource {
         });
       }
     }
+    this.assertStillConnected(client);
     return items.sort((a, b) => a.uid - b.uid);
   }
 
   async sources(uids: readonly number[], maxBytes: number): Promise<Map<number, { source: Buffer; truncated: boolean }>> {
+    return this.guard('fetching messages', () => this.fetchSources(uids, maxBytes));
+  }
+
+  private async fetchSources(uids: readonly number[], maxBytes: number): Promise<Map<number, { source: Buffer; truncated: boolean }>> {
     const client = this.requireClient();
     const result = new Map<number, { source: Buffer; truncated: boolean }>();
     for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
@@ -164,11 +177,16 @@ export class ImapSource implements MailSource {
         result.set(message.uid, { source: message.source, truncated: (message.size ?? 0) > maxBytes });
       }
     }
+    this.assertStillConnected(client);
     return result;
   }
 
   async move(uids: readonly number[], folder: string): Promise<void> {
     if (uids.length === 0) return;
+    await this.guard(`moving messages to ${folder}`, () => this.moveUids(uids, folder));
+  }
+
+  private async moveUids(uids: readonly number[], folder: string): Promise<void> {
     const client = this.requireClient();
     await this.ensureFolder(folder);
     for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
@@ -203,6 +221,32 @@ export class ImapSource implements MailSource {
       }
     }
     this.createdFolders.add(folder);
+  }
+
+  /**
+   * imapflow ends a fetch quietly when the connection drops mid-way: a short answer would look like
+   * messages deleted by staff, and the cursor would skip them. A lost connection must fail the pass.
+   */
+  private assertStillConnected(client: ImapFlow): void {
+    if (!client.usable) throw new MailSourceError('the IMAP connection was lost during the pass', 'ECONNECTION');
+  }
+
+  /** Every failure of an IMAP step leaves as a MailSourceError, so the pass ends with a clear message. */
+  private async guard<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      if (error instanceof MailSourceError) throw error;
+      const e = error as { code?: string; message?: string };
+      const timedOut = e.code === 'ETIMEOUT' || e.code === 'ETIMEDOUT' || /timeout/i.test(e.message ?? '');
+      throw new MailSourceError(
+        timedOut
+          ? `the IMAP server stopped answering while ${what} (check the connection, or raise IMAP_TIMEOUT_MS)`
+          : `the IMAP connection failed while ${what}: ${describe(error)}`,
+        timedOut ? 'ETIMEOUT' : 'ECONNECTION',
+        error,
+      );
+    }
   }
 
   private requireClient(): ImapFlow {
