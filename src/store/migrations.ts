@@ -100,6 +100,17 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX cases_report ON cases (received_at, dry_run, status, organisation, category);
     `,
   },
+  {
+    version: 3,
+    name: 'indexes for the per-recipient and per-thread reply limits',
+    // The limits are checked for every reply candidate and count decided/sending/would_reply rows,
+    // which the partial indexes of migration 1 (replied_at IS NOT NULL) leave out: without these a
+    // 10,000-message backlog scanned the whole table per message (quadratic).
+    sql: `
+      CREATE INDEX cases_recipient_created ON cases (reply_to_address, created_at);
+      CREATE INDEX cases_thread_created ON cases (thread_key, created_at);
+    `,
+  },
 ];
 
 export function migrate(db: Database, now: number = Date.now()): number[] {
