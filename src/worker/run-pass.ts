@@ -69,6 +69,8 @@ class Pass {
   private readonly counts = emptyCounts();
   private repliesThisPass = 0;
   private readonly moves = new Map<string, number[]>();
+  /** True while the case rows of a batch are being written in one SQLite transaction. */
+  private batchWritesOpen = false;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
@@ -80,8 +82,14 @@ class Pass {
 
   async run(): Promise<PassResult> {
     const { store, source, logger } = this.deps;
-    if (!this.options.dryRun) await this.recoverInterruptedSends();
+    const recovered = this.options.dryRun ? [] : await this.recoverInterruptedSends();
     const state = await source.open();
+    // Recovered cases whose message is still where we last saw it are filed now: the cursor may
+    // already be past them (a send refused for now in an earlier pass).
+    for (const row of recovered) {
+      if (row.mailbox === source.description && row.uid_validity === state.uidValidity && row.uid !== null) this.queueMove(row.status, row.uid);
+    }
+    await this.flushMoves();
     const cursorKey = this.options.dryRun ? `${source.description}#dry-run` : source.description;
     const cursor = store.getCursor(cursorKey);
     let lastUid = cursor?.lastUid ?? 0;
@@ -117,8 +125,35 @@ class Pass {
 
   /** Returns where it stopped when asked to stop mid-batch. */
   private async processBatch(batch: number[], uidValidity: string): Promise<{ lastDone: number; count: number } | null> {
+    try {
+      return await this.processBatchWrites(batch, uidValidity);
+    } finally {
+      this.commitBatchWrites();
+    }
+  }
+
+  /**
+   * The case rows of a batch go into one SQLite transaction (one commit per batch instead of one per
+   * message). It is committed before every SMTP send (so `decided` and `sending` are on disk before the
+   * reply leaves) and before each wait on IMAP. A crash loses only uncommitted rows of messages that
+   * were neither moved nor passed by the cursor, so the next pass meets them again.
+   */
+  private beginBatchWrites(): void {
+    if (this.batchWritesOpen) return;
+    this.deps.store.db.exec('BEGIN');
+    this.batchWritesOpen = true;
+  }
+
+  private commitBatchWrites(): void {
+    if (!this.batchWritesOpen) return;
+    this.batchWritesOpen = false;
+    this.deps.store.db.exec('COMMIT');
+  }
+
+  private async processBatchWrites(batch: number[], uidValidity: string): Promise<{ lastDone: number; count: number } | null> {
     const { source, policy } = this.deps;
     const headerItems = await source.headers(batch);
+    this.beginBatchWrites();
     const needBody: Array<{ item: HeaderItem; headers: MessageHeaders; key: string; receivedAt: Date }> = [];
     let count = 0;
     let lastDone = 0;
@@ -143,6 +178,7 @@ class Pass {
       count++;
       lastDone = item.uid;
     }
+    this.commitBatchWrites();
     if (needBody.length === 0) return null;
     const sources = await source.sources(
       needBody.map((entry) => entry.item.uid),
@@ -163,6 +199,7 @@ class Pass {
         }
       }),
     );
+    this.beginBatchWrites();
     for (const { entry, message, error, raw } of parsed as Array<{ entry: (typeof needBody)[number]; message: MailMessage | null; error: string | null; raw?: Buffer }>) {
       if (this.deps.shouldStop?.() && count > 0) return { lastDone, count };
       await this.handleFullMessage(entry.item, uidValidity, entry.key, entry.headers, entry.receivedAt, message, error, raw);
@@ -256,8 +293,11 @@ class Pass {
       const reply = this.render(id, message, classification, recipient, excerpt);
       this.deps.store.transition(id, decision.status, this.nowMs(), { actor: this.options.actor, note: 'reply rendered', reply: replyFields(reply) });
       if (decision.status === 'decided') {
+        const batching = this.batchWritesOpen;
+        this.commitBatchWrites();
         crashPoint('after-record');
         const finalStatus = await this.send(id, reply);
+        if (batching) this.beginBatchWrites();
         this.count(finalStatus);
         this.queueMove(finalStatus, item.uid);
         return;
@@ -356,8 +396,9 @@ class Pass {
   }
 
   /** After a crash: `sending` may have gone out, so a person decides; `decided` never reached SMTP, so send it. */
-  private async recoverInterruptedSends(): Promise<void> {
+  private async recoverInterruptedSends(): Promise<Array<Pick<CaseRow, 'mailbox' | 'uid_validity' | 'uid' | 'status'>>> {
     const { store, logger } = this.deps;
+    const recovered: Array<Pick<CaseRow, 'mailbox' | 'uid_validity' | 'uid' | 'status'>> = [];
     for (const row of store.casesInStatus('sending')) {
       const note = 'delivery not confirmed: the worker stopped while this reply was being sent. Check the Sent folder before approving.';
       store.transition(row.id, 'review', this.nowMs(), {
@@ -367,15 +408,19 @@ class Pass {
         extraReasons: [{ gate: 'threshold', rule: 'delivery-not-confirmed', detail: note }],
       });
       logger.warn({ caseId: caseReference(row.id) }, 'a reply was interrupted mid-send; the case is now waiting for review');
+      recovered.push({ ...row, status: 'review' });
     }
     for (const row of store.casesInStatus('decided')) {
       if (!row.reply_message_id) {
         store.transition(row.id, 'review', this.nowMs(), { actor: this.options.actor, from: ['decided'], note: 'no reply was rendered before the worker stopped' });
+        recovered.push({ ...row, status: 'review' });
         continue;
       }
       const status = await this.send(row.id, storedReply(row, this.options.mailFrom));
       this.count(status);
+      recovered.push({ ...row, status });
     }
+    return recovered;
   }
 
   private alreadyHandled(key: string, item: HeaderItem, uidValidity: string): boolean {
