@@ -98,7 +98,7 @@ export function safeMessageId(value: string | null | undefined): string | null {
 }
 
 function oneLine(value: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   return value.replace(/[\r\n\u0000-\u001f\u007f]+/g, ' ').replace(/\s{2,}/g, ' ');
 }
 

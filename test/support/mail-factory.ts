@@ -64,7 +64,7 @@ export function newMessageId(domain = 'nhs.net'): string {
 
 /** RFC 2047 encoded word for header text that is not plain ASCII; ASCII passes through. */
 export function encodeHeaderWords(text: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   if (/^[\x20-\x7e]*$/.test(text)) return text;
   return `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 }
@@ -91,7 +91,7 @@ function base64Lines(content: Buffer | string): string {
 }
 
 function textPart(contentType: 'text/plain' | 'text/html', text: string): string {
-  // eslint-disable-next-line no-control-regex
+   
   const ascii = /^[\x00-\x7f]*$/.test(text);
   return (
     `Content-Type: ${contentType}; charset=utf-8\r\n` +
