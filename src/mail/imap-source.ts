@@ -36,6 +36,8 @@ const FETCH_CHUNK = 500;
 export class ImapSource implements MailSource {
   readonly description: string;
   private client: ImapFlow | null = null;
+  private keepAlive: NodeJS.Timeout | null = null;
+  private stepsInFlight = 0;
   private readonly createdFolders = new Set<string>();
 
   constructor(private readonly options: ImapSourceOptions) {
@@ -61,7 +63,21 @@ export class ImapSource implements MailSource {
       }
     }
     this.client = client;
+    this.startKeepAlive(client);
     return this.openMailbox(client);
+  }
+
+  /**
+   * The inactivity timeout (IMAP_TIMEOUT_MS) must catch a server that stops answering, not a pass
+   * that is busy parsing or sending between two IMAP steps: while no step is running, a NOOP now and
+   * then keeps the connection alive (RFC 3501 6.1.2).
+   */
+  private startKeepAlive(client: ImapFlow): void {
+    const every = Math.max(500, Math.floor(this.options.timeoutMs / 3));
+    this.keepAlive = setInterval(() => {
+      if (this.stepsInFlight === 0 && client.usable) client.noop().catch(() => undefined);
+    }, every);
+    this.keepAlive.unref();
   }
 
   private async connect(forceRefresh: boolean): Promise<ImapFlow> {
@@ -197,6 +213,8 @@ export class ImapSource implements MailSource {
   }
 
   async close(): Promise<void> {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = null;
     const client = this.client;
     this.client = null;
     if (!client) return;
@@ -233,6 +251,7 @@ export class ImapSource implements MailSource {
 
   /** Every failure of an IMAP step leaves as a MailSourceError, so the pass ends with a clear message. */
   private async guard<T>(what: string, step: () => Promise<T>): Promise<T> {
+    this.stepsInFlight++;
     try {
       return await step();
     } catch (error) {
@@ -246,6 +265,8 @@ export class ImapSource implements MailSource {
         timedOut ? 'ETIMEOUT' : 'ECONNECTION',
         error,
       );
+    } finally {
+      this.stepsInFlight--;
     }
   }
 

@@ -30,25 +30,59 @@ const env = (extra: Record<string, string> = {}) =>
   workerEnv({ imapPort: dovecot.tlsPort, caPath: dovecot.caPath, user: dovecot.user, password: dovecot.password, smtpPort: sink.port, databasePath, extra });
 const once = (extra: Record<string, string> = {}) => spawnCli(['once', '--now', SAMPLE_NOW], env(extra)).done;
 
+function readLeaseOwner(): string {
+  if (!fs.existsSync(databasePath)) return '';
+  try {
+    const db = new Database(databasePath, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare("SELECT owner FROM lease WHERE name = 'worker'").get() as { owner: string } | undefined)?.owner ?? '';
+    } finally {
+      db.close();
+    }
+  } catch {
+    return ''; // not created yet
+  }
+}
+
 describe('two workers on the same mailbox and database', () => {
-  it('started together: one processes, the other exits 3 naming the holder, and nothing is answered twice', async () => {
+  it('a second worker started while the first holds the mailbox exits 3 naming the holder, and nothing is answered twice', async () => {
     const messages = labelledCopies('two', 3);
     const answerable = messages.filter((m) => m.mayBeAnswered);
     await dovecot.seed('INBOX', messages.map((m) => m.raw));
 
-    const [first, second] = await Promise.all([once(), once()]);
-    const outcomes = [first, second].sort((a, b) => (a.code ?? 99) - (b.code ?? 99));
-    expect(outcomes.map((o) => o.code), `${first.stderr}\n---\n${second.stderr}`).toEqual([0, 3]);
-    expect(outcomes[1]!.stderr).toMatch(/another worker is already processing this mailbox \(.+@.+ pid \d+\)/);
+    const first = spawnCli(['once', '--now', SAMPLE_NOW], env());
+    // Start the second only once the first has taken the lease, so the race is decided, not hoped for.
+    let firstStderr = '';
+    const firstDone = first.done.then((result) => {
+      firstStderr = result.stderr;
+      return result;
+    });
+    await expect.poll(() => readLeaseOwner(), { timeout: 30_000, interval: 20 }).toMatch(new RegExp(`pid ${first.pid}$`));
+    const second = await spawnCli(['once', '--now', SAMPLE_NOW], env()).done;
+    const firstResult = await firstDone;
+    expect(firstResult.code, firstStderr).toBe(0);
+    expect(second.code, second.stderr).toBe(3);
+    expect(second.stderr).toMatch(new RegExp(`another worker is already processing this mailbox \\(.+@.+ pid ${first.pid}\\)`));
 
-    await sink.waitFor(answerable.length, 10_000);
-    expect(sink.messages).toHaveLength(answerable.length);
+    expect(sink.messages.length, firstResult.stdout).toBe(answerable.length);
     expect(new Set(sink.messages.map((m) => m.inReplyTo)).size).toBe(answerable.length);
     expect(readCases(databasePath)).toHaveLength(messages.length);
     // Afterwards either may run: the lease was released.
     const after = await once();
     expect(after.code, after.stderr).toBe(0);
     expect(after.stdout).toMatch(/No new mail/);
+  });
+
+  it('two workers started at the same instant never process a message twice, whichever wins', async () => {
+    const messages = labelledCopies('same', 2);
+    const answerable = messages.filter((m) => m.mayBeAnswered);
+    await dovecot.seed('INBOX', messages.map((m) => m.raw));
+    const results = await Promise.all([once(), once()]);
+    for (const result of results) expect([0, 3], result.stderr).toContain(result.code);
+    expect(results.some((r) => r.code === 0)).toBe(true);
+    expect(sink.messages).toHaveLength(answerable.length);
+    expect(new Set(sink.messages.map((m) => m.inReplyTo)).size).toBe(answerable.length);
+    expect(readCases(databasePath)).toHaveLength(messages.length);
   });
 
   it('a worker SIGKILLed while holding the lease does not block the next one (its pid is dead on this host)', async () => {
