@@ -108,6 +108,9 @@ export class SmtpSender implements ReplySender {
       secure: options.secure,
       pool: true,
       maxConnections: 1,
+      // Never let the pool resend on its own after a dropped connection: the server may already
+      // have queued the reply. The worker decides (retry only when delivery certainly failed).
+      maxRequeues: 0,
       auth,
       connectionTimeout: options.timeoutMs,
       greetingTimeout: options.timeoutMs,
