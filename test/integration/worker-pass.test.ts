@@ -262,6 +262,19 @@ describe('an SMTP server that refuses', () => {
     expect(row?.smtp_response).toMatch(/no such user here/);
     expect((await dovecot.list('PCN/Review')).length).toBe(1);
   });
+  it('a connection dropped after the reply was handed over is never resent: the case waits for a person', async () => {
+    await dovecot.seed('INBOX', [sample.find((m) => m.name === '05-fitnote.eml')!.raw]);
+    // The server takes the whole reply, then the connection drops before its "250 OK".
+    sink.dropAfterDataNext(1);
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    const [row] = cases();
+    expect(row?.status).toBe('review');
+    expect(row?.note).toMatch(/delivery not confirmed/);
+    expect((await once()).code).toBe(0);
+    // It arrived once: no resend by the SMTP client's own retry, nor by the next pass.
+    expect(sink.messages).toHaveLength(1);
+  });
 });
 
 describe('dry run', () => {

@@ -74,6 +74,11 @@ export interface SmtpSink {
   failNext(n: number, code: FailureCode, message?: string, stage?: FailureStage): void;
   /** Destroys the socket of the next n transactions after DATA has started, before any answer. */
   dropNextConnections(n: number): void;
+  /**
+   * Takes the next n messages whole (they count as delivered and appear in `messages`), then drops
+   * the connection instead of answering 250: the client cannot know the message arrived.
+   */
+  dropAfterDataNext(n: number): void;
   setToken(user: string, token: string | undefined): void;
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   clear(): void;
@@ -115,6 +120,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const authAttempts: AuthAttempt[] = [];
   const failures: Array<{ code: FailureCode; message: string; stage: FailureStage }> = [];
   let dropsLeft = 0;
+  let dropsAfterDataLeft = 0;
   let connections = 0;
   let waiters: Array<() => void> = [];
 
@@ -223,6 +229,14 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
               html: typeof parsed.html === 'string' ? parsed.html : undefined,
               receivedAt: new Date(),
             });
+            if (dropsAfterDataLeft > 0) {
+              dropsAfterDataLeft--;
+              notify();
+              const connection = [...(server as unknown as { connections: Set<{ id: string; _socket?: { destroy(): void } }> }).connections]
+                .find((candidate) => candidate.id === session.id);
+              connection?._socket?.destroy();
+              return;
+            }
             // Answer 250 only once the message is recorded, so a resolved sendMail() means the
             // test can already see it.
             callback();
@@ -251,6 +265,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     connectionCount: () => connections,
     failNext(n, code, message, stage = 'data') {
       for (let i = 0; i < n; i++) failures.push({ code, message: message ?? DEFAULT_FAILURE_TEXT[code], stage });
+    },
+    dropAfterDataNext(n) {
+      dropsAfterDataLeft += n;
     },
     dropNextConnections(n) {
       dropsLeft += n;
@@ -282,6 +299,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       authAttempts.length = 0;
       failures.length = 0;
       dropsLeft = 0;
+      dropsAfterDataLeft = 0;
     },
     stop: () =>
       new Promise<void>((resolve) => {
