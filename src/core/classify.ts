@@ -3,6 +3,7 @@ import type { Classification, Reason } from './classification.js';
 import type { MailMessage, MessageHeaders } from './message.js';
 import { matchHospital } from './sender.js';
 import { TAXONOMY_DEFAULT_ACTION } from '../policy/default-actions.js';
+import type { LiteralIndex } from '../policy/literal-prefixes.js';
 import type { CompiledRule, Policy } from '../policy/policy.js';
 import { CATEGORY_IDS, REQUEST_CATEGORIES, type CategoryId, type Hospital, type PolicyAction } from '../policy/schema.js';
 
@@ -13,25 +14,45 @@ const MAX_QUOTE = 60;
 
 type Field = 'subject' | 'body' | 'attachment';
 
-/** Each field as written, and lower-cased once for the rules' literal prefilters. */
-interface FieldText {
-  text: string;
-  lower: string;
+/**
+ * One field of the message as the rules see it: the text as written, and where each of the
+ * policy's prefilter literals first occurs in it (lower-cased), found in one pass.
+ */
+const NOTHING_FOUND = new Int32Array(0);
+
+class FieldText {
+  /** Literal number -> first position in the lower-cased text, or -1. */
+  readonly firstIndexOf: Int32Array;
+  /**
+   * Lower-casing kept every character in place, so a position found in the lower-cased text is the
+   * same position in `text` (false only when a character such as U+0130 grew into two).
+   */
+  readonly aligned: boolean;
+
+  constructor(
+    readonly text: string,
+    literals: LiteralIndex,
+  ) {
+    const lower = text.toLowerCase();
+    this.aligned = lower.length === text.length;
+    // An empty field (most messages have no attachment text) is never searched: mayMatch stops first.
+    this.firstIndexOf = text.length === 0 ? NOTHING_FOUND : literals.firstIndexes(lower);
+  }
 }
 type Texts = Record<Field, FieldText>;
 
-function fieldTexts(message: MailMessage): Texts {
-  const field = (text: string): FieldText => ({ text, lower: text.toLowerCase() });
+function fieldTexts(message: MailMessage, policy: Policy): Texts {
+  const field = (text: string): FieldText => new FieldText(text, policy.literals);
   return { subject: field(message.subject), body: field(message.newText), attachment: field(attachmentText(message)) };
 }
 
 /** False when the rule cannot match: some literal it needs is absent from the text. */
 function mayMatch(rule: CompiledRule, field: FieldText): boolean {
   if (field.text.length === 0) return false;
-  for (const set of rule.required) {
+  for (const set of rule.requiredIds) {
     let found = false;
-    for (const literal of set) {
-      if (field.lower.includes(literal)) {
+    for (const id of set) {
+      if (field.firstIndexOf[id]! >= 0) {
         found = true;
         break;
       }
@@ -39,6 +60,34 @@ function mayMatch(rule: CompiledRule, field: FieldText): boolean {
     if (!found) return false;
   }
   return true;
+}
+
+/**
+ * The earliest position a match of `rule` can start at in `field`: the first occurrence of any
+ * word every match starts with (0 when there are none to go by), or -1 when none occurs.
+ */
+function searchStart(rule: CompiledRule, field: FieldText): number {
+  if (rule.leadingIds === null || !field.aligned) return 0;
+  let start = -1;
+  for (const id of rule.leadingIds) {
+    const index = field.firstIndexOf[id]!;
+    if (index >= 0 && (start < 0 || index < start)) start = index;
+  }
+  return start;
+}
+
+/**
+ * The first match of `rule` in `field`, the same as `rule.regex.exec(field.text)`, but skipping
+ * the text before any match could start (the global copy searches on from lastIndex, and still
+ * sees the characters before it for \b and look-behinds).
+ */
+function execRule(rule: CompiledRule, field: FieldText): RegExpExecArray | null {
+  if (!mayMatch(rule, field)) return null;
+  const start = searchStart(rule, field);
+  if (start < 0) return null;
+  const scan = rule.global;
+  scan.lastIndex = start;
+  return scan.exec(field.text);
 }
 
 interface HeaderOutcome {
@@ -67,7 +116,7 @@ export function classify(message: MailMessage, policy: Policy, now: Date): Class
   if (gate.final) return gate.final;
   const hospital = gate.hospital!;
   const reasons = gate.reasons;
-  const texts = fieldTexts(message);
+  const texts = fieldTexts(message, policy);
 
   const urgent = urgencyGate(texts, policy, reasons);
   if (urgent > 0) {
@@ -128,9 +177,7 @@ function urgencyGate(texts: Texts, policy: Policy, reasons: Reason[]): number {
   for (const rule of rules) {
     for (const where of rule.in) {
       if (where === 'attachment') continue;
-      const field = texts[where];
-      if (!mayMatch(rule, field)) continue;
-      const match = uncancelledMatch(rule, field, cancel);
+      const match = uncancelledMatch(rule, texts[where], cancel);
       if (match === null) continue;
       score += rule.weight;
       found.push({ gate: 'urgency', rule: rule.id, detail: 'marks the message as clinically urgent', matched: quote(match), where, category: 'urgent_clinical', weight: rule.weight });
@@ -149,14 +196,13 @@ function urgencyGate(texts: Texts, policy: Policy, reasons: Reason[]): number {
  * cancels the "urgent" inside it, not an "urgent" elsewhere in the same message.
  */
 function uncancelledMatch(rule: CompiledRule, field: FieldText, cancel: readonly CompiledRule[]): string | null {
-  const text = field.text;
-  const first = rule.regex.exec(text);
-  if (!first) return null;
+  let m = execRule(rule, field);
+  if (m === null) return null;
   const spans = cancelSpans(field, cancel);
-  if (spans.length === 0) return first[0];
+  if (spans.length === 0) return m[0];
+  // execRule searched with the global copy, which now stands just past the first match.
   const scan = rule.global;
-  scan.lastIndex = 0;
-  for (let m = scan.exec(text); m !== null; m = scan.exec(text)) {
+  for (; m !== null; m = scan.exec(field.text)) {
     if (m[0].length === 0) {
       scan.lastIndex++;
       continue;
@@ -169,13 +215,10 @@ function uncancelledMatch(rule: CompiledRule, field: FieldText, cancel: readonly
 }
 
 function cancelSpans(field: FieldText, cancel: readonly CompiledRule[]): Array<[number, number]> {
-  const text = field.text;
   const spans: Array<[number, number]> = [];
   for (const rule of cancel) {
-    if (!mayMatch(rule, field) || !rule.regex.test(text)) continue;
     const scan = rule.global;
-    scan.lastIndex = 0;
-    for (let m = scan.exec(text); m !== null; m = scan.exec(text)) {
+    for (let m = execRule(rule, field); m !== null; m = scan.exec(field.text)) {
       if (m[0].length === 0) scan.lastIndex++;
       else spans.push([m.index, m.index + m[0].length]);
     }
@@ -185,9 +228,7 @@ function cancelSpans(field: FieldText, cancel: readonly CompiledRule[]): Array<[
 
 function firstMatch(rule: CompiledRule, texts: Texts): { text: string; where: Field } | null {
   for (const where of rule.in) {
-    const field = texts[where];
-    if (!mayMatch(rule, field)) continue;
-    const m = rule.regex.exec(field.text);
+    const m = execRule(rule, texts[where]);
     if (m) return { text: m[0], where };
   }
   return null;

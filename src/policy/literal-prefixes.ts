@@ -143,3 +143,111 @@ function classEnd(source: string, start: number): number {
   }
   return -1;
 }
+
+/**
+ * Every literal the policy's prefilters use, numbered as the rules are compiled, then turned into
+ * one automaton (Aho-Corasick) that finds where each literal first occurs in a lower-cased text
+ * in a single pass. Checking a rule's required words is then an array look-up per word, where
+ * String#indexOf would scan the whole text again for each absent word.
+ */
+export class LiteralTable {
+  private readonly ids = new Map<string, number>();
+
+  /** The number of `literal` (lower-case, not empty), added if new. */
+  idOf(literal: string): number {
+    let id = this.ids.get(literal);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(literal, id);
+    }
+    return id;
+  }
+
+  build(): LiteralIndex {
+    return new LiteralIndex([...this.ids.keys()]);
+  }
+}
+
+export class LiteralIndex {
+  readonly size: number;
+  /** Character code (below 128) -> column of the transition table; 0 for characters no literal has. */
+  private readonly column = new Uint8Array(128);
+  private readonly columns: number;
+  /** state * columns + column -> next state (a complete automaton: no failure links to follow). */
+  private readonly next: Int32Array;
+  /** The literals ending at a state (its own and, through suffix links, shorter ones): outputs[outputStart[s] .. outputStart[s + 1]). */
+  private readonly outputStart: Int32Array;
+  private readonly outputs: Int32Array;
+  private readonly lengths: Int32Array;
+
+  constructor(literals: readonly string[]) {
+    this.size = literals.length;
+    this.lengths = Int32Array.from(literals, (literal) => literal.length);
+    let columns = 1;
+    for (const literal of literals) {
+      for (const ch of literal) {
+        const code = ch.charCodeAt(0);
+        if (code >= 128) throw new Error(`literal "${literal}" is not ASCII`);
+        if (this.column[code] === 0) this.column[code] = columns++;
+      }
+    }
+    this.columns = columns;
+
+    // The trie, then breadth-first failure links folded into a complete transition table.
+    const trie: number[][] = [new Array<number>(columns).fill(-1)];
+    const ending: number[][] = [[]];
+    literals.forEach((literal, id) => {
+      let state = 0;
+      for (const ch of literal) {
+        const col = this.column[ch.charCodeAt(0)]!;
+        if (trie[state]![col] === -1) {
+          trie[state]![col] = trie.length;
+          trie.push(new Array<number>(columns).fill(-1));
+          ending.push([]);
+        }
+        state = trie[state]![col]!;
+      }
+      ending[state]!.push(id);
+    });
+    const fail = new Int32Array(trie.length);
+    const queue: number[] = [];
+    for (let col = 0; col < columns; col++) {
+      const child = trie[0]![col]!;
+      if (child === -1) trie[0]![col] = 0;
+      else queue.push(child);
+    }
+    for (let head = 0; head < queue.length; head++) {
+      const state = queue[head]!;
+      ending[state]!.push(...ending[fail[state]!]!);
+      for (let col = 0; col < columns; col++) {
+        const child = trie[state]![col]!;
+        const viaFailure = trie[fail[state]!]![col]!;
+        if (child === -1) trie[state]![col] = viaFailure;
+        else {
+          fail[child] = viaFailure;
+          queue.push(child);
+        }
+      }
+    }
+    this.next = Int32Array.from(trie.flat());
+    this.outputStart = new Int32Array(trie.length + 1);
+    ending.forEach((ids, state) => (this.outputStart[state + 1] = this.outputStart[state]! + ids.length));
+    this.outputs = Int32Array.from(ending.flat());
+  }
+
+  /** Where each literal (by number) first starts in `lower`, or -1 where it does not occur. */
+  firstIndexes(lower: string): Int32Array {
+    const first = new Int32Array(this.size).fill(-1);
+    const { column, columns, next, outputStart, outputs, lengths } = this;
+    let state = 0;
+    for (let i = 0; i < lower.length; i++) {
+      const code = lower.charCodeAt(i);
+      state = next[state * columns + (code < 128 ? column[code]! : 0)]!;
+      for (let o = outputStart[state]!, end = outputStart[state + 1]!; o < end; o++) {
+        const id = outputs[o]!;
+        if (first[id] === -1) first[id] = i - lengths[id]! + 1;
+      }
+    }
+    return first;
+  }
+}

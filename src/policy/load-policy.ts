@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { SAMPLE_CONTEXT } from '../reply/compile-templates.js';
 import { TAXONOMY_DEFAULT_ACTION } from './default-actions.js';
 import { addressPatternProblem, compileAddressPattern, escapeRegExp } from './address-pattern.js';
-import { requiredLiteralSets } from './literal-prefixes.js';
+import { LiteralTable, literalPrefixes, requiredLiteralSets } from './literal-prefixes.js';
 import type { CompiledHospital, CompiledRule, Policy, PolicyLoadResult, PolicyProblem } from './policy.js';
 import {
   CATEGORY_IDS,
@@ -398,7 +398,7 @@ function editDistance(a: string, b: string): number {
 
 // --- semantic rules ----------------------------------------------------------------------------
 
-type Compiled = Pick<Policy, 'hospitals' | 'neverHospital' | 'categoryRules' | 'urgency'>;
+type Compiled = Pick<Policy, 'hospitals' | 'neverHospital' | 'categoryRules' | 'urgency' | 'literals'>;
 
 function semanticCheckAndCompile(
   data: PolicyData,
@@ -428,6 +428,7 @@ function semanticCheckAndCompile(
     }
   }
 
+  const literals = new LiteralTable();
   const categoryRules: Policy['categoryRules'] = {};
   for (const id of CATEGORY_IDS) {
     const category = data.categories[id];
@@ -458,21 +459,21 @@ function semanticCheckAndCompile(
         );
       }
     });
-    const rules = compileRules(category.rules, [...base, 'rules'], locator, problems);
-    const cancel = compileRules(category.cancel, [...base, 'cancel'], locator, problems);
+    const rules = compileRules(category.rules, [...base, 'rules'], locator, problems, literals);
+    const cancel = compileRules(category.cancel, [...base, 'cancel'], locator, problems, literals);
     checkDuplicateRuleIds([...category.rules.map((r, i) => ({ r, path: [...base, 'rules', i] })), ...category.cancel.map((r, i) => ({ r, path: [...base, 'cancel', i] }))], locator, problems);
     if (category.rules.length > 0 || category.cancel.length > 0) categoryRules[id] = { rules, cancel };
   }
 
-  const urgencyRules = compileRules(data.urgency.rules, ['urgency', 'rules'], locator, problems);
-  const urgencyCancel = compileRules(data.urgency.cancel, ['urgency', 'cancel'], locator, problems);
+  const urgencyRules = compileRules(data.urgency.rules, ['urgency', 'rules'], locator, problems, literals);
+  const urgencyCancel = compileRules(data.urgency.cancel, ['urgency', 'cancel'], locator, problems, literals);
   checkDuplicateRuleIds(
     [...data.urgency.rules.map((r, i) => ({ r, path: ['urgency', 'rules', i] })), ...data.urgency.cancel.map((r, i) => ({ r, path: ['urgency', 'cancel', i] }))],
     locator,
     problems,
   );
   if (problems.length > 0) return null;
-  return { hospitals, neverHospital, categoryRules, urgency: { rules: urgencyRules, cancel: urgencyCancel } };
+  return { hospitals, neverHospital, categoryRules, urgency: { rules: urgencyRules, cancel: urgencyCancel }, literals: literals.build() };
 }
 
 function compileHospitals(data: PolicyData, locator: Locator, problems: PolicyProblem[]): CompiledHospital[] {
@@ -523,7 +524,7 @@ function compileHospitals(data: PolicyData, locator: Locator, problems: PolicyPr
   });
 }
 
-function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Locator, problems: PolicyProblem[]): CompiledRule[] {
+function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Locator, problems: PolicyProblem[], literals: LiteralTable): CompiledRule[] {
   const compiled: CompiledRule[] = [];
   rules.forEach((rule, index) => {
     const path = [...base, index];
@@ -551,7 +552,16 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
       problems.push(locator.at([...path, hasPhrase ? 'phrase' : 'pattern'], `rule ${rule.id} matches empty text, so it would fire on every message`, 'make the expression require at least one word'));
       return;
     }
-    compiled.push({ id: rule.id, weight: rule.weight, in: rule.in, regex, global, required: usefulLiteralSets(requiredLiteralSets(source)) });
+    compiled.push({
+      id: rule.id,
+      weight: rule.weight,
+      in: rule.in,
+      regex,
+      global,
+      required: usefulLiteralSets(requiredLiteralSets(source)),
+      requiredIds: requiredLiteralSets(source).map((set) => set.map((literal) => literals.idOf(literal))),
+      leadingIds: literalPrefixes(source)?.map((literal) => literals.idOf(literal)) ?? null,
+    });
   });
   return compiled;
 }

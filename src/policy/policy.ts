@@ -1,3 +1,4 @@
+import type { LiteralIndex } from './literal-prefixes.js';
 import type { CategoryId, Hospital, PolicyData } from './schema.js';
 
 /** A rule ready to run: the policy's phrase or pattern compiled once at load time. */
@@ -13,6 +14,17 @@ export interface CompiledRule {
    * (worked out at load time): lets the classifier skip most rules with String#includes.
    */
   required: ReadonlyArray<readonly string[]>;
+  /**
+   * The literal sets the rule needs (all that can be proved, not only the cheap ones in
+   * `required`), as numbers in the policy's `literals` index: one of each set must occur.
+   */
+  requiredIds: ReadonlyArray<readonly number[]>;
+  /**
+   * The literals (numbers in `literals`) one of which every match starts with, or null when that
+   * cannot be proved. The search may begin at the first of them in the text: no match can start
+   * earlier, so the regex need not be tried at every position before it.
+   */
+  leadingIds: readonly number[] | null;
 }
 
 export interface CompiledHospital {
@@ -35,6 +47,8 @@ export interface Policy {
   neverHospital: readonly RegExp[];
   categoryRules: Partial<Record<CategoryId, { rules: readonly CompiledRule[]; cancel: readonly CompiledRule[] }>>;
   urgency: { rules: readonly CompiledRule[]; cancel: readonly CompiledRule[] };
+  /** Every literal the rules' prefilters use, found in a message's text in one pass. */
+  literals: LiteralIndex;
 }
 
 /** One problem in a policy file, located for a person editing it. */
