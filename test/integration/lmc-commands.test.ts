@@ -1,15 +1,16 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/report/csv.js';
+import { countCases, runWorkerPass, SAMPLE_INBOX, SAMPLE_PASS_NOW, writeApprovalPolicy } from '../support/lmc-fixtures.js';
 import { runCli } from '../support/run-cli.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 
 // One real worker pass over the demo inbox fills the case log; the LMC commands then run as the
 // built CLI, the way an administrator runs them. Blood tests and fit notes need approval here.
-const NOW = '2026-11-20T09:00:00Z';
+const NOW = SAMPLE_PASS_NOW;
 let dir: string;
 let database: string;
 let policy: string;
@@ -37,10 +38,8 @@ const eventsOf = (id: number) => {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'lmc-commands-'));
   database = path.join(dir, 'cases.sqlite');
-  policy = path.join(dir, 'policy.yaml');
-  const example = readFileSync('config/policy.example.yaml', 'utf8');
-  writeFileSync(policy, example.replace(/(\n  (?:blood_test_request|fit_note_request):\n    action: reply\n    autonomy:) auto/g, '$1 approve'));
-  const pass = await runCli(['once', '--source', 'dir:data/sample-inbox', '--outbox', path.join(dir, 'outbox'), '--database', database, '--policy', policy, '--now', NOW]);
+  policy = writeApprovalPolicy(dir);
+  const pass = await runWorkerPass({ inbox: SAMPLE_INBOX, outbox: path.join(dir, 'outbox'), database, policy, now: NOW });
   expect(pass.code, pass.stderr).toBe(0);
   sink = await startSmtpSink();
 }, 120_000);
@@ -156,15 +155,6 @@ describe('why', () => {
 });
 
 describe('audit', () => {
-  const countWhere = (where: string, params: unknown[] = []) => {
-    const handle = db();
-    try {
-      return (handle.prepare(`SELECT COUNT(*) AS n FROM cases WHERE ${where}`).get(...params) as { n: number }).n;
-    } finally {
-      handle.close();
-    }
-  };
-
   it.each([
     [[] as string[], '1 = 1'],
     [['--status', 'replied'], "status = 'replied'"],
@@ -175,7 +165,7 @@ describe('audit', () => {
     const result = await runCli(['audit', '--format', 'json', '--database', database, ...filters]);
     expect(result.code, result.stderr).toBe(0);
     const records = result.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(records.length).toBe(countWhere(where));
+    expect(records.length).toBe(countCases(database, where));
     expect(records.length).toBeGreaterThan(0);
   });
 
