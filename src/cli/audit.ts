@@ -1,13 +1,12 @@
 import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { auditRows, type AuditFilter } from '../report/audit-records.js';
+import { auditRows, type AuditFilter, type AuditSourceRow } from '../report/audit-records.js';
 import { auditCsvHeader, auditCsvLine, auditJsonLine, auditTableHeader, auditTableLine } from '../report/audit-format.js';
 import { CSV_BOM } from '../report/csv.js';
 import { parseSince, parseUntil } from '../report/dates.js';
 import { openCaseLog, userInput } from '../report/open-case-log.js';
 import { CASE_STATUSES } from '../core/case-status.js';
 import { CATEGORY_IDS } from '../policy/schema.js';
-import type { CaseRow } from '../store/case-store.js';
 import { UserError } from './user-error.js';
 
 const FORMATS = ['table', 'csv', 'json'] as const;
@@ -61,14 +60,14 @@ export function register(program: Command): void {
     });
 }
 
-function formatters(format: (typeof FORMATS)[number]): [string, (row: CaseRow) => string] {
+function formatters(format: (typeof FORMATS)[number]): [string, (row: AuditSourceRow) => string] {
   if (format === 'json') return ['', auditJsonLine];
   if (format === 'csv') return [CSV_BOM + auditCsvHeader(), auditCsvLine];
   return [auditTableHeader(), auditTableLine];
 }
 
 /** Writes in ~1 MB chunks with synchronous writes: a million small writes would cost seconds. */
-function writeBuffered(header: string, rows: Iterable<CaseRow>, line: (row: CaseRow) => string): void {
+function writeBuffered(header: string, rows: Iterable<AuditSourceRow>, line: (row: AuditSourceRow) => string): void {
   let chunk = header;
   for (const row of rows) {
     chunk += line(row);

@@ -1,9 +1,9 @@
-import type { CaseRow } from '../store/case-store.js';
-import { toAuditRecord, type AuditRecord } from './audit-records.js';
+import { caseReference } from '../store/case-store.js';
+import { maskedSubject, roundedConfidence, toAuditRecord, type AuditRecord, type AuditSourceRow } from './audit-records.js';
 import { csvRow } from './csv.js';
 
-/** Audit columns in CSV order: the AuditRecord fields, with reasons as one JSON cell. */
-export const AUDIT_COLUMNS: ReadonlyArray<keyof AuditRecord> = [
+/** Audit columns in CSV order: the AuditRecord fields, then the stored reasons as one JSON cell. */
+export const AUDIT_COLUMNS: ReadonlyArray<keyof AuditRecord | 'reasons'> = [
   'caseId',
   'receivedAt',
   'status',
@@ -25,23 +25,33 @@ export const AUDIT_COLUMNS: ReadonlyArray<keyof AuditRecord> = [
 ];
 
 /**
- * One JSON Lines record. The reasons column is already JSON in the database: it is spliced in
- * as text instead of being parsed and re-serialised, which halves the cost of a 1M-case export.
+ * One JSON Lines record, keys in AuditRecord order. Built by concatenation with JSON.stringify on
+ * the strings only, and the reasons column (JSON already) spliced in as stored: parsing and
+ * re-serialising objects is what made a million-case export take many seconds.
  */
-export function auditJsonLine(row: CaseRow): string {
-  const record = toAuditRecord({ ...row, reasons: '[]' });
-  const json = JSON.stringify(record);
-  return `${json.slice(0, json.length - '"reasons":[]}'.length)}"reasons":${row.reasons || '[]'}}\n`;
+export function auditJsonLine(row: AuditSourceRow): string {
+  return (
+    `{"caseId":"${caseReference(row.id)}","messageId":${jsonText(row.message_id)},"receivedAt":"${new Date(row.received_at).toISOString()}"` +
+    `,"from":${jsonText(row.from_address)},"organisation":${jsonText(row.organisation)},"category":${JSON.stringify(row.category)}` +
+    `,"action":${JSON.stringify(row.action)},"confidence":${roundedConfidence(row.confidence)},"status":${JSON.stringify(row.status)}` +
+    `,"urgent":${row.urgent === 1},"dryRun":${row.dry_run === 1},"subject":${jsonText(maskedSubject(row.subject))}` +
+    `,"replyTo":${jsonText(row.reply_to_address)},"replyMessageId":${jsonText(row.reply_message_id)}` +
+    `,"repliedAt":${row.replied_at ? `"${new Date(row.replied_at).toISOString()}"` : 'null'}` +
+    `,"policyVersion":${JSON.stringify(row.policy_version)},"policyHash":${JSON.stringify(row.policy_hash)},"reasons":${row.reasons || '[]'}}\n`
+  );
+}
+
+function jsonText(text: string | null): string {
+  return text === null ? 'null' : JSON.stringify(text);
 }
 
 export function auditCsvHeader(): string {
   return csvRow(AUDIT_COLUMNS);
 }
 
-export function auditCsvLine(row: CaseRow): string {
-  const record = toAuditRecord({ ...row, reasons: '[]' });
-  const values = AUDIT_COLUMNS.map((column) => (column === 'reasons' ? row.reasons : record[column]));
-  return csvRow(values);
+export function auditCsvLine(row: AuditSourceRow): string {
+  const record = toAuditRecord(row);
+  return csvRow(AUDIT_COLUMNS.map((column) => (column === 'reasons' ? row.reasons : record[column])));
 }
 
 const TABLE_COLUMNS = [
@@ -58,8 +68,8 @@ export function auditTableHeader(): string {
 }
 
 /** One aligned line for a terminal; urgent cases carry an URGENT mark so they stand out. */
-export function auditTableLine(row: CaseRow): string {
-  const record = toAuditRecord({ ...row, reasons: '[]' });
+export function auditTableLine(row: AuditSourceRow): string {
+  const record = toAuditRecord(row);
   return tableLine([
     record.caseId,
     record.receivedAt.slice(0, 16).replace('T', ' '),

@@ -2,7 +2,36 @@ import type { Db } from '../store/open-database.js';
 import { caseReference, type CaseRow } from '../store/case-store.js';
 import { maskNhsNumbers } from '../core/nhs-number.js';
 
-/** One case as the LMC's audit exports show it: no patient identifiers in full. */
+/** The columns an audit export reads: only these, so a million-case export skips bodies and traces. */
+export type AuditSourceRow = Pick<
+  CaseRow,
+  | 'id'
+  | 'message_id'
+  | 'received_at'
+  | 'from_address'
+  | 'organisation'
+  | 'category'
+  | 'action'
+  | 'confidence'
+  | 'status'
+  | 'urgent'
+  | 'dry_run'
+  | 'subject'
+  | 'reply_to_address'
+  | 'reply_message_id'
+  | 'replied_at'
+  | 'policy_version'
+  | 'policy_hash'
+  | 'reasons'
+>;
+
+const AUDIT_SOURCE_COLUMNS = `id, message_id, received_at, from_address, organisation, category, action, confidence, status, urgent, dry_run,
+  subject, reply_to_address, reply_message_id, replied_at, policy_version, policy_hash, reasons`;
+
+/**
+ * One case as the LMC's audit exports show it: no patient identifiers in full. The stored
+ * reasons are left out: they are JSON already, and the exports copy that text as it is.
+ */
 export interface AuditRecord {
   caseId: string;
   messageId: string | null;
@@ -21,7 +50,6 @@ export interface AuditRecord {
   repliedAt: string | null;
   policyVersion: string;
   policyHash: string;
-  reasons: unknown[];
 }
 
 export interface AuditFilter {
@@ -32,7 +60,7 @@ export interface AuditFilter {
   status?: string;
 }
 
-export function toAuditRecord(row: CaseRow): AuditRecord {
+export function toAuditRecord(row: AuditSourceRow): AuditRecord {
   return {
     caseId: caseReference(row.id),
     messageId: row.message_id,
@@ -41,22 +69,34 @@ export function toAuditRecord(row: CaseRow): AuditRecord {
     organisation: row.organisation,
     category: row.category,
     action: row.action,
-    confidence: Math.round(row.confidence * 1000) / 1000,
+    confidence: roundedConfidence(row.confidence),
     status: row.status,
     urgent: row.urgent === 1,
     dryRun: row.dry_run === 1,
-    subject: row.subject === null ? null : maskNhsNumbers(row.subject),
+    subject: maskedSubject(row.subject),
     replyTo: row.reply_to_address,
     replyMessageId: row.reply_message_id,
     repliedAt: row.replied_at ? new Date(row.replied_at).toISOString() : null,
     policyVersion: row.policy_version,
     policyHash: row.policy_hash,
-    reasons: JSON.parse(row.reasons) as unknown[],
   };
 }
 
+export function roundedConfidence(confidence: number): number {
+  return Math.round(confidence * 1000) / 1000;
+}
+
+// Every NHS number starts with two runs of three digits (3-3-4, spaced, hyphened or plain): a
+// subject without one cannot hold a number, and skips the costlier masking pass.
+const MAY_HOLD_NHS_NUMBER = /\d{3}[ -]?\d{3}/;
+
+export function maskedSubject(subject: string | null): string | null {
+  if (subject === null) return null;
+  return MAY_HOLD_NHS_NUMBER.test(subject) ? maskNhsNumbers(subject) : subject;
+}
+
 /** Cases matching the filter, oldest first, streamed so a million rows never sit in memory at once. */
-export function* auditRows(db: Db, filter: AuditFilter = {}): Generator<CaseRow> {
+export function* auditRows(db: Db, filter: AuditFilter = {}): Generator<AuditSourceRow> {
   const where: string[] = [];
   const params: Record<string, unknown> = {};
   if (filter.since !== undefined) {
@@ -79,6 +119,6 @@ export function* auditRows(db: Db, filter: AuditFilter = {}): Generator<CaseRow>
     where.push('status = @status');
     params.status = filter.status;
   }
-  const sql = `SELECT * FROM cases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at, id`;
-  yield* db.prepare(sql).iterate(params) as IterableIterator<CaseRow>;
+  const sql = `SELECT ${AUDIT_SOURCE_COLUMNS} FROM cases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at, id`;
+  yield* db.prepare(sql).iterate(params) as IterableIterator<AuditSourceRow>;
 }

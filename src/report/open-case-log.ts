@@ -20,7 +20,11 @@ export function openCaseLog(explicit: string | undefined, options: { readonly: b
   const path = caseLogPath(explicit);
   if (!existsSync(path)) throw new UserError(`no case log at ${path} (give --database FILE or set DATABASE_PATH)`);
   try {
-    return openDatabase(path, options);
+    const db = openDatabase(path, options);
+    // Exports walk the received_at index and fetch each row from wherever it lies in the file:
+    // through a memory map those reads cost a copy, not a system call and a cache page each.
+    if (options.readonly) db.pragma('mmap_size = 4294967296');
+    return db;
   } catch (error) {
     throw new UserError(`cannot open the case log ${path}: ${(error as Error).message}`, 1);
   }
