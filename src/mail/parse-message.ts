@@ -12,6 +12,7 @@ import type { AttachmentInfo, MailMessage } from '../core/message.js';
 import { decodeUtf8Strict, decodeWindows1252, hasHighBytes, isWindows1252Label } from './charset.js';
 import { parseHeaderBlockWithProblems } from './parse-headers.js';
 import { extractPdfText } from './pdf-text.js';
+import { parseSimpleBody } from './parse-simple.js';
 import { splitSections } from './text-sections.js';
 
 export interface ParseMessageOptions {
@@ -34,7 +35,43 @@ const MAX_TEXT_CHARS = 1_000_000;
 const MAX_HTML_TO_TEXT_CHARS = 2_000_000;
 const MAX_ATTACHMENTS_LISTED = 200;
 
-export async function parseMessage(raw: Buffer, options: ParseMessageOptions = {}): Promise<MailMessage> {
+/**
+ * Common shapes (plain text, text + HTML alternative, no attachment) take a fast path that gives
+ * exactly what mailparser gives (src/mail/parse-simple.ts); everything else goes to mailparser.
+ */
+export function parseMessage(raw: Buffer, options: ParseMessageOptions = {}): Promise<MailMessage> {
+  return parseWith(raw, options, true);
+}
+
+/** The mailparser path for every message (the reference the fast path is tested against). */
+export function parseMessageSlow(raw: Buffer, options: ParseMessageOptions = {}): Promise<MailMessage> {
+  return parseWith(raw, options, false);
+}
+
+/**
+ * The body text when the fast path takes the message, else null: the caller can then parse
+ * it elsewhere (the pool). Never throws.
+ */
+export function tryParseMessageFast(raw: Buffer, options: ParseMessageOptions = {}): MailMessage | null {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (raw.length > maxBytes) return null;
+  try {
+    const headerResult = parseHeaderBlockWithProblems(raw);
+    if (headerResult.problems.length > 0) return null;
+    const problems: string[] = [];
+    const text = parseSimpleBody(raw, headerResult.bodyOffset, decodeDeclaredCharset, problems);
+    if (text === null) return null;
+    return finishMessage(raw, raw, headerResult, { text, attachments: [] }, problems);
+  } catch {
+    return null;
+  }
+}
+
+async function parseWith(raw: Buffer, options: ParseMessageOptions, allowFast: boolean): Promise<MailMessage> {
+  if (allowFast) {
+    const fast = tryParseMessageFast(raw, options);
+    if (fast) return fast;
+  }
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const problems: string[] = [];
   // subarray shares memory: a large message is never copied, only its head is read.
@@ -52,6 +89,16 @@ export async function parseMessage(raw: Buffer, options: ParseMessageOptions = {
     problems.push(`body could not be parsed: ${describeError(error)}`);
     body = { text: '', attachments: [] };
   }
+  return finishMessage(raw, input, headerResult, body, problems);
+}
+
+function finishMessage(
+  raw: Buffer,
+  input: Buffer,
+  headerResult: ReturnType<typeof parseHeaderBlockWithProblems>,
+  body: BodyResult,
+  problems: string[],
+): MailMessage {
   let text = body.text;
   if (text.includes('\u0000')) {
     problems.push('body contains NUL bytes (removed)');
@@ -278,25 +325,30 @@ function createCharsetDecoder(problems: string[]): IconvConstructor {
       }
     }
     private decode(bytes: Buffer): string {
-      const declared = this.declared.trim().toLowerCase();
-      if (!hasHighBytes(bytes)) return bytes.toString('latin1');
-      const asUtf8 = decodeUtf8Strict(bytes);
-      if (asUtf8 !== null && SINGLE_BYTE_WESTERN.test(declared)) {
-        problems.push(`text part declared as ${declared} is UTF-8; read as UTF-8`);
-        return asUtf8;
-      }
-      if (isWindows1252Label(declared)) return decodeWindows1252(bytes);
-      let decoder: InstanceType<typeof TextDecoder>;
-      try {
-        decoder = new TextDecoder(declared);
-      } catch {
-        problems.push(`unknown charset ${declared.slice(0, 40)}; read as ${asUtf8 !== null ? 'UTF-8' : 'windows-1252'}`);
-        return asUtf8 ?? decodeWindows1252(bytes);
-      }
-      return decoder.decode(bytes);
+      return decodeDeclaredCharset(bytes, this.declared, problems);
     }
   }
   return CharsetGuessingDecoder as unknown as IconvConstructor;
+}
+
+/** A text part's bytes from its declared (non-UTF-8) charset; mislabels reported in problems. */
+function decodeDeclaredCharset(bytes: Buffer, declaredLabel: string, problems: string[]): string {
+  const declared = declaredLabel.trim().toLowerCase();
+  if (!hasHighBytes(bytes)) return bytes.toString('latin1');
+  const asUtf8 = decodeUtf8Strict(bytes);
+  if (asUtf8 !== null && SINGLE_BYTE_WESTERN.test(declared)) {
+    problems.push(`text part declared as ${declared} is UTF-8; read as UTF-8`);
+    return asUtf8;
+  }
+  if (isWindows1252Label(declared)) return decodeWindows1252(bytes);
+  let decoder: InstanceType<typeof TextDecoder>;
+  try {
+    decoder = new TextDecoder(declared);
+  } catch {
+    problems.push(`unknown charset ${declared.slice(0, 40)}; read as ${asUtf8 !== null ? 'UTF-8' : 'windows-1252'}`);
+    return asUtf8 ?? decodeWindows1252(bytes);
+  }
+  return decoder.decode(bytes);
 }
 
 function describeError(error: unknown): string {

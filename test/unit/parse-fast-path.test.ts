@@ -1,0 +1,75 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseMessage, parseMessageSlow, tryParseMessageFast } from '../../src/mail/parse-message.js';
+import { generateHostileCases } from '../fixtures/hostile/generate.js';
+
+// The fast path (src/mail/parse-simple.ts) must give EXACTLY the MailMessage mailparser gives,
+// for every message it accepts; it may decline and fall back.
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+const dirs = [here('../fixtures/mail/'), here('../fixtures/holdout/'), here('../fixtures/hostile/'), here('../../data/sample-inbox/'), here('../../../shared/corpus/dev/')];
+
+function emlFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return emlFiles(path);
+      return name.endsWith('.eml') ? [path] : [];
+    })
+    .sort();
+}
+
+const cases: Array<[string, Buffer]> = [
+  ...dirs.flatMap((dir) => emlFiles(dir).map((path) => [path.slice(path.indexOf('/', path.indexOf('/work') + 6)), readFileSync(path)] as [string, Buffer])),
+  ...generateHostileCases().map((entry) => [`hostile:${entry.name}`, entry.raw] as [string, Buffer]),
+];
+
+/** Variants of the accepted messages in the other shapes the fast path takes. */
+function variants(name: string, raw: Buffer): Array<[string, Buffer]> {
+  const text = raw.toString('latin1');
+  const split = text.search(/\r?\n\r?\n/);
+  if (split === -1) return [];
+  const head = text.slice(0, split).replace(/^content-(type|transfer-encoding):.*(\r?\n[ \t].*)*\r?\n?/gim, '');
+  const nl = text.includes('\r\n') ? '\r\n' : '\n';
+  const body = Buffer.from(text.slice(text.indexOf(nl + nl) + nl.length * 2), 'latin1');
+  const b64 = body.toString('base64').replace(/.{76}/g, `$&${nl}`);
+  const qp = body
+    .toString('latin1')
+    .replace(/[=\u0080-\u00ff]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+    .replace(/[^\r\n]{70}(?=[^\r\n])/g, `$&=${nl}`);
+  const mk = (headers: string, bodyText: string): Buffer => Buffer.from(`${head}${nl}${headers}${nl}${nl}${bodyText}`, 'latin1');
+  const alt = (plainHeaders: string, plainBody: string): Buffer =>
+    mk(
+      'Content-Type: multipart/alternative; boundary="b1_alt"',
+      `preamble${nl}--b1_alt${nl}${plainHeaders}${nl}${nl}${plainBody}${nl}--b1_alt${nl}Content-Type: text/html; charset=iso-8859-1${nl}Content-Transfer-Encoding: 8bit${nl}${nl}<p>${body.toString('latin1')}</p>${nl}--b1_alt--${nl}`,
+    );
+  return [
+    [`${name}+base64`, mk(`Content-Type: text/plain; charset="utf-8"${nl}Content-Transfer-Encoding: base64`, b64)],
+    [`${name}+qp`, mk(`Content-Type: text/plain; charset=utf-8${nl}Content-Transfer-Encoding: quoted-printable`, qp)],
+    [`${name}+latin1`, mk('Content-Type: text/plain; charset=ISO-8859-1', body.toString('latin1'))],
+    [`${name}+1252`, mk('Content-Type: text/plain; charset=windows-1252', Buffer.from(body.toString('utf8'), 'latin1').toString('latin1'))],
+    [`${name}+alt`, alt(`Content-Type: text/plain; charset="utf-8"${nl}Content-Transfer-Encoding: quoted-printable`, qp)],
+    [`${name}+alt-b64`, alt('Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: base64', b64)],
+  ];
+}
+
+const accepted = cases.filter(([, raw]) => tryParseMessageFast(raw) !== null);
+const extra = accepted.flatMap(([name, raw]) => variants(name, raw));
+const all = [...cases, ...extra];
+
+describe('parse fast path', () => {
+  it('takes most of the fixtures (and declines the rest)', () => {
+    const taken = all.filter(([, raw]) => tryParseMessageFast(raw) !== null).length;
+    console.log(`fast path took ${accepted.length} of ${cases.length} fixtures, ${taken} of ${all.length} with variants`);
+    expect(accepted.length).toBeGreaterThan(cases.length / 3);
+  });
+
+  it.each(all)('%s: same MailMessage as the mailparser path', async (_name, raw) => {
+    const slow = await parseMessageSlow(raw);
+    const fast = tryParseMessageFast(raw);
+    if (fast !== null) expect(fast).toStrictEqual(slow);
+    expect(await parseMessage(raw)).toStrictEqual(slow);
+  });
+});
