@@ -11,27 +11,34 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-// Each command lives in src/cli/<name>.ts and registers itself here.
-const registrations: Array<() => Promise<{ register(program: Command): void }>> = [
-  // COMMANDS: one line per command module
-  () => import('./cli/once.js'),
-  () => import('./cli/run.js'),
-  () => import('./cli/demo.js'),
-  () => import('./cli/audit.js'),
-  () => import('./cli/policy-validate.js'),
-  () => import('./cli/classify.js'),
-  () => import('./cli/eval.js'),
-  () => import('./cli/doctor.js'),
-  () => import('./cli/status.js'),
-  () => import('./cli/auth.js'),
-  () => import('./cli/review.js'),
-  () => import('./cli/why.js'),
-  () => import('./cli/report.js'),
-  () => import('./cli/purge.js'),
-];
+// Each command lives in src/cli/<name>.ts and registers itself. Only the module of the command being
+// run is loaded (the mail, OAuth and parser libraries cost a second of start-up that `audit` or
+// `status` should not pay); help, and anything unrecognised, load them all.
+const COMMANDS: Record<string, () => Promise<{ register(program: Command): void }>> = {
+  once: () => import('./cli/once.js'),
+  run: () => import('./cli/run.js'),
+  demo: () => import('./cli/demo.js'),
+  audit: () => import('./cli/audit.js'),
+  policy: () => import('./cli/policy-validate.js'),
+  classify: () => import('./cli/classify.js'),
+  eval: () => import('./cli/eval.js'),
+  doctor: () => import('./cli/doctor.js'),
+  status: () => import('./cli/status.js'),
+  auth: () => import('./cli/auth.js'),
+  review: () => import('./cli/review.js'),
+  why: () => import('./cli/why.js'),
+  report: () => import('./cli/report.js'),
+  purge: () => import('./cli/purge.js'),
+};
+
+function modulesFor(argv: readonly string[]): Array<() => Promise<{ register(program: Command): void }>> {
+  const requested = argv[2];
+  const load = requested ? COMMANDS[requested] : undefined;
+  return load ? [load] : Object.values(COMMANDS);
+}
 
 async function main(): Promise<void> {
-  for (const load of registrations) (await load()).register(program);
+  for (const load of modulesFor(process.argv)) (await load()).register(program);
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
