@@ -148,7 +148,14 @@ function parseUnsafe(raw: Buffer): HeaderParseResult {
   result.messageId = firstMessageId(firstValues.get('message-id'));
   result.inReplyTo = firstMessageId(firstValues.get('in-reply-to'));
   result.references = allMessageIds(firstValues.get('references'));
-  result.subject = cleanText(decodeWords(firstValues.get('subject') ?? ''));
+  const rawSubject = decodeWords(firstValues.get('subject') ?? '');
+  result.subject = cleanText(rawSubject);
+  // A line break hidden in an encoded word is an attempt to inject headers into anything that
+  // reuses the value (our reply's Subject): removed here, and reported so no reply goes out.
+  if (HIDDEN_LINE_BREAK.test(rawSubject)) problems.push('the Subject hides line breaks or control characters (removed): a possible header injection');
+  if (result.from && HIDDEN_LINE_BREAK.test(decodeWords(firstValues.get('from') ?? ''))) {
+    problems.push('the From display name hides line breaks or control characters (removed): a possible header injection');
+  }
   result.date = parseDate(firstValues.get('date'));
   if (firstValues.has('date') && result.date === null) {
     problems.push('Date header is not a valid date');
@@ -243,6 +250,8 @@ function decodeWords(value: string): string {
  * headers (header injection): CR, LF, NUL, other C0/C1 controls, Unicode line separators.
  */
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+const HIDDEN_LINE_BREAK = /[\u0000-\u0008\u000a-\u001f\u007f\u2028\u2029]/;
 
 function stripControls(value: string): string {
   return value.replace(CONTROL_CHARACTERS, ' ').replace(/ {2,}/g, ' ').trim();

@@ -1,0 +1,13 @@
+/**
+ * A cheap look at a message's MIME shape before parsing. Hospital mail has at most a few levels of
+ * multipart (mixed > alternative > related); dozens are a sign of a broken or hostile message, which
+ * the worker reads but never answers automatically.
+ */
+export const MAX_MULTIPART_PARTS = 12;
+
+export function mimeShapeProblems(raw: Buffer): string[] {
+  // latin1 keeps byte offsets and never throws on invalid UTF-8; only ASCII header names are sought.
+  const text = raw.toString('latin1');
+  const multiparts = text.match(/^content-type:[ \t]*multipart\//gim)?.length ?? 0;
+  return multiparts > MAX_MULTIPART_PARTS ? [`${multiparts} multipart sections (more than ${MAX_MULTIPART_PARTS}): an unusual structure, left for a person`] : [];
+}
