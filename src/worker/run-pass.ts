@@ -9,6 +9,7 @@ import { maskNhsNumbers } from '../core/nhs-number.js';
 import { renderReply, type RenderedReply } from '../core/render-reply.js';
 import { isHospitalAddress, matchHospital } from '../core/sender.js';
 import type { HeaderItem, MailSource } from '../mail/mail-source.js';
+import { mimeShapeProblems } from '../mail/mime-shape.js';
 import { parseHeaderBlock } from '../mail/parse-headers.js';
 import { SendError, type ReplySender } from '../mail/reply-sender.js';
 import type { Policy } from '../policy/policy.js';
@@ -55,6 +56,53 @@ export interface PassResult {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Fetched message sources waiting to be parsed, at most (one larger message may exceed it alone). */
+const SOURCE_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+
+interface PrefetchedItem {
+  item: HeaderItem;
+  headers: MessageHeaders;
+  key: string;
+}
+
+interface PrefetchedChunk {
+  uids: Set<number>;
+  bytes: number;
+  /** True while its bytes count against SOURCE_BYTES_IN_FLIGHT. */
+  held: boolean;
+  sources: Promise<Map<number, { source: Buffer; truncated: boolean }>>;
+}
+
+interface Prefetched {
+  items: PrefetchedItem[];
+  chunks: PrefetchedChunk[];
+}
+
+interface NeedBody {
+  item: HeaderItem;
+  headers: MessageHeaders;
+  key: string;
+  receivedAt: Date;
+}
+
+/** Consecutive groups whose sources (each capped at maxBytes) add up to at most limit bytes. */
+function groupByBytes(items: HeaderItem[], maxBytes: number, limit: number): HeaderItem[][] {
+  const groups: HeaderItem[][] = [];
+  let current: HeaderItem[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Math.min(item.size, maxBytes);
+    if (current.length > 0 && bytes + size > limit) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
 
 /**
  * One pass over the shared mailbox: fetch, parse, classify, decide, record, reply, file.
@@ -72,6 +120,12 @@ class Pass {
   /** True while the case rows of a batch are being written in one SQLite transaction. */
   private batchWritesOpen = false;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** IMAP steps run one after another (one command at a time per connection). */
+  private imapChain: Promise<unknown> = Promise.resolve();
+  /** Bytes of fetched sources not yet parsed: the prefetch waits while this is over the limit. */
+  private sourceBytesInFlight = 0;
+  private readonly budgetWaiters: Array<() => void> = [];
+  private prefetchStopped = false;
 
   constructor(
     private readonly deps: PassDeps,
@@ -103,33 +157,133 @@ class Pass {
     }
     const uids = await source.listUids(lastUid);
     let done = 0;
-    for (let i = 0; i < uids.length; i += this.options.batchSize) {
-      const batch = uids.slice(i, i + this.options.batchSize);
-      const stopped = await this.processBatch(batch, state.uidValidity);
-      crashPoint('before-move');
-      await this.flushMoves();
-      crashPoint('before-cursor');
-      const processedUpTo = stopped ? stopped.lastDone : batch[batch.length - 1]!;
-      if (processedUpTo > lastUid) {
-        store.setCursor(cursorKey, state.uidValidity, processedUpTo, this.nowMs());
-        lastUid = processedUpTo;
+    const batches: number[][] = [];
+    for (let i = 0; i < uids.length; i += this.options.batchSize) batches.push(uids.slice(i, i + this.options.batchSize));
+    // Batch n+1's headers and sources are fetched while batch n is parsed and recorded (at most one
+    // batch ahead, sources bounded by bytes). Moves and the cursor still follow each batch's records.
+    let next: Promise<Prefetched> | null = batches.length > 0 ? this.prefetch(batches[0]!, Promise.resolve({ items: [], chunks: [] })) : null;
+    try {
+      for (let i = 0; i < batches.length; i += 1) {
+        const batch = batches[i]!;
+        const current = next!;
+        next = i + 1 < batches.length ? this.prefetch(batches[i + 1]!, current) : null;
+        const stopped = await this.processBatch(current, state.uidValidity);
+        crashPoint('before-move');
+        await this.flushMoves();
+        crashPoint('before-cursor');
+        const processedUpTo = stopped ? stopped.lastDone : batch[batch.length - 1]!;
+        if (processedUpTo > lastUid) {
+          store.setCursor(cursorKey, state.uidValidity, processedUpTo, this.nowMs());
+          lastUid = processedUpTo;
+        }
+        done += stopped ? stopped.count : batch.length;
+        this.deps.progress?.(done, uids.length);
+        this.deps.heartbeat?.();
+        if (stopped) return { counts: this.counts, idle: false, stoppedEarly: true };
       }
-      done += stopped ? stopped.count : batch.length;
-      this.deps.progress?.(done, uids.length);
-      this.deps.heartbeat?.();
-      if (stopped) return { counts: this.counts, idle: false, stoppedEarly: true };
+    } finally {
+      // Nothing may still be talking to the server when the caller logs out.
+      this.prefetchStopped = true;
+      this.wakeBudgetWaiters();
+      await this.imapChain.catch(() => undefined);
+      if (next) await next.then((p) => Promise.allSettled(p.chunks.map((c) => c.sources)), () => undefined);
     }
     if (uids.length === 0) store.setCursor(cursorKey, state.uidValidity, Math.max(lastUid, 0), this.nowMs());
     return { counts: this.counts, idle: uids.length === 0, stoppedEarly: false };
   }
 
   /** Returns where it stopped when asked to stop mid-batch. */
-  private async processBatch(batch: number[], uidValidity: string): Promise<{ lastDone: number; count: number } | null> {
+  private async processBatch(prefetched: Promise<Prefetched>, uidValidity: string): Promise<{ lastDone: number; count: number } | null> {
+    let fetched: Prefetched | null = null;
     try {
-      return await this.processBatchWrites(batch, uidValidity);
+      fetched = await prefetched;
+      return await this.processBatchWrites(fetched, uidValidity);
     } finally {
       this.commitBatchWrites();
+      // Chunks of this batch that were fetched but not parsed (skipped, or a stop) give their bytes back.
+      if (fetched) for (const chunk of fetched.chunks) this.releaseChunk(chunk);
     }
+  }
+
+  private imap<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.imapChain.then(() => {
+      if (this.prefetchStopped) throw new Error('the pass ended before this IMAP step');
+      return step();
+    });
+    this.imapChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Fetches one batch's headers, then the sources of the messages the header gates would not
+   * settle, in chunks of at most SOURCE_BYTES_IN_FLIGHT bytes, each chunk waiting until the
+   * parser has used up earlier ones. Starts only after the previous batch's prefetch is complete,
+   * so the batch being processed never waits for budget held by the one after it.
+   */
+  private prefetch(batch: number[], previous: Promise<Prefetched>): Promise<Prefetched> {
+    const { source, policy } = this.deps;
+    const maxBytes = policy.data.limits.maxMessageBytes;
+    const result = (async (): Promise<Prefetched> => {
+      await previous.then((p) => Promise.allSettled(p.chunks.map((c) => c.sources)), () => undefined);
+      const headerItems = await this.imap(() => source.headers(batch));
+      const items: PrefetchedItem[] = [];
+      const wanted: HeaderItem[] = [];
+      for (const item of headerItems) {
+        const headers = parseHeaderBlock(item.header);
+        const key = messageKey(headers, item);
+        items.push({ item, headers, key });
+        // A read-only guess at what processBatchWrites will need; it fetches anything missed itself.
+        const existing = this.deps.store.findByMessageKey(key);
+        if (existing && !(existing.dry_run && !this.options.dryRun)) continue;
+        const early = this.headerOnlyClassification(headers, receivedTime(headers, item, this.now()));
+        if (early && !looksLikeBounce(headers)) continue;
+        wanted.push(item);
+      }
+      const chunks: PrefetchedChunk[] = [];
+      let chain: Promise<unknown> = Promise.resolve();
+      for (const group of groupByBytes(wanted, maxBytes, SOURCE_BYTES_IN_FLIGHT)) {
+        const bytes = group.reduce((sum, item) => sum + Math.min(item.size, maxBytes), 0);
+        const chunk: PrefetchedChunk = { uids: new Set(group.map((item) => item.uid)), bytes, held: false, sources: Promise.resolve(new Map()) };
+        const after = chain;
+        chunk.sources = (async () => {
+          await after.catch(() => undefined);
+          await this.acquireBudget(bytes);
+          chunk.held = true;
+          return this.imap(() => source.sources(group.map((item) => item.uid), maxBytes));
+        })();
+        chunk.sources.catch(() => undefined);
+        chain = chunk.sources;
+        chunks.push(chunk);
+      }
+      return { items, chunks };
+    })();
+    result.catch(() => undefined); // observed by processBatch; never an unhandled rejection meanwhile
+    return result;
+  }
+
+  private acquireBudget(bytes: number): Promise<void> {
+    return new Promise((resolve) => {
+      const attempt = (): void => {
+        if (this.prefetchStopped || this.sourceBytesInFlight === 0 || this.sourceBytesInFlight + bytes <= SOURCE_BYTES_IN_FLIGHT) {
+          this.sourceBytesInFlight += bytes;
+          resolve();
+        } else {
+          this.budgetWaiters.push(attempt);
+        }
+      };
+      attempt();
+    });
+  }
+
+  private releaseChunk(chunk: PrefetchedChunk): void {
+    if (!chunk.held) return;
+    chunk.held = false;
+    this.sourceBytesInFlight -= chunk.bytes;
+    this.wakeBudgetWaiters();
+  }
+
+  private wakeBudgetWaiters(): void {
+    for (const waiter of this.budgetWaiters.splice(0)) waiter();
   }
 
   /**
@@ -150,17 +304,14 @@ class Pass {
     this.deps.store.db.exec('COMMIT');
   }
 
-  private async processBatchWrites(batch: number[], uidValidity: string): Promise<{ lastDone: number; count: number } | null> {
+  private async processBatchWrites(fetched: Prefetched, uidValidity: string): Promise<{ lastDone: number; count: number } | null> {
     const { source, policy } = this.deps;
-    const headerItems = await source.headers(batch);
     this.beginBatchWrites();
-    const needBody: Array<{ item: HeaderItem; headers: MessageHeaders; key: string; receivedAt: Date }> = [];
+    const needBody: NeedBody[] = [];
     let count = 0;
     let lastDone = 0;
-    for (const item of headerItems) {
+    for (const { item, headers, key } of fetched.items) {
       if (this.deps.shouldStop?.()) return { lastDone, count };
-      const headers = parseHeaderBlock(item.header);
-      const key = messageKey(headers, item);
       const receivedAt = receivedTime(headers, item, this.now());
       this.counts.fetched++;
       if (this.alreadyHandled(key, item, uidValidity)) {
@@ -180,33 +331,47 @@ class Pass {
     }
     this.commitBatchWrites();
     if (needBody.length === 0) return null;
-    const sources = await source.sources(
-      needBody.map((entry) => entry.item.uid),
-      policy.data.limits.maxMessageBytes,
-    );
-    const parsed = await Promise.all(
-      needBody.map(async (entry) => {
-        const fetched = sources.get(entry.item.uid);
-        if (!fetched) return { entry, message: null, error: 'the server returned no content for this message' };
-        // The parser may take the buffer's memory (transferred to a thread): keep a copy of bounces to read.
-        const raw = looksLikeBounce(entry.headers) ? Buffer.from(fetched.source) : undefined;
-        try {
-          const message = await this.deps.parse(fetched.source);
-          if (fetched.truncated) message.parseProblems.push(`message larger than ${policy.data.limits.maxMessageBytes} bytes: only its beginning was read`);
-          return { entry, message, error: null, raw };
-        } catch (error) {
-          return { entry, message: null, error: (error as Error).message };
-        }
-      }),
-    );
-    this.beginBatchWrites();
-    for (const { entry, message, error, raw } of parsed as Array<{ entry: (typeof needBody)[number]; message: MailMessage | null; error: string | null; raw?: Buffer }>) {
-      if (this.deps.shouldStop?.() && count > 0) return { lastDone, count };
-      await this.handleFullMessage(entry.item, uidValidity, entry.key, entry.headers, entry.receivedAt, message, error, raw);
-      count++;
-      lastDone = entry.item.uid;
+    // In uid order, a run of entries per prefetched chunk: parse the run in the pool, then record it.
+    const maxBytes = policy.data.limits.maxMessageBytes;
+    let start = 0;
+    while (start < needBody.length) {
+      const chunk = fetched.chunks.find((c) => c.uids.has(needBody[start]!.item.uid)) ?? null;
+      let end = start + 1;
+      while (end < needBody.length && (fetched.chunks.find((c) => c.uids.has(needBody[end]!.item.uid)) ?? null) === chunk) end++;
+      const group = needBody.slice(start, end);
+      start = end;
+      this.commitBatchWrites();
+      const sources = chunk
+        ? await chunk.sources
+        : await this.imap(() => source.sources(group.map((entry) => entry.item.uid), maxBytes));
+      const parsed = await Promise.all(group.map((entry) => this.parseEntry(entry, sources.get(entry.item.uid))));
+      if (chunk) this.releaseChunk(chunk);
+      this.beginBatchWrites();
+      for (const { entry, message, error, raw } of parsed) {
+        if (this.deps.shouldStop?.() && count > 0) return { lastDone, count };
+        await this.handleFullMessage(entry.item, uidValidity, entry.key, entry.headers, entry.receivedAt, message, error, raw);
+        count++;
+        lastDone = entry.item.uid;
+      }
     }
     return null;
+  }
+
+  private async parseEntry(
+    entry: NeedBody,
+    fetched: { source: Buffer; truncated: boolean } | undefined,
+  ): Promise<{ entry: NeedBody; message: MailMessage | null; error: string | null; raw?: Buffer }> {
+    const { policy } = this.deps;
+    if (!fetched) return { entry, message: null, error: 'the server returned no content for this message' };
+    // The parser may take the buffer's memory (transferred to a thread): keep a copy of bounces to read.
+    const raw = looksLikeBounce(entry.headers) ? Buffer.from(fetched.source) : undefined;
+    try {
+      const message = await this.deps.parse(fetched.source);
+      if (fetched.truncated) message.parseProblems.push(`message larger than ${policy.data.limits.maxMessageBytes} bytes: only its beginning was read`);
+      return { entry, message, error: null, raw };
+    } catch (error) {
+      return { entry, message: null, error: (error as Error).message };
+    }
   }
 
   /**
@@ -524,7 +689,7 @@ class Pass {
   /** One packed MOVE per folder per batch: per-message commands cost ~30x more. */
   private async flushMoves(): Promise<void> {
     for (const [folder, uids] of this.moves) {
-      await this.deps.source.move(uids, folder);
+      await this.imap(() => this.deps.source.move(uids, folder));
     }
     this.moves.clear();
   }
