@@ -5,6 +5,7 @@ import { MailSourceError } from '../mail/imap-source.js';
 import { createParsePool } from '../mail/parse-pool.js';
 import { loadSettings, SettingsError, type Settings } from '../settings/load-settings.js';
 import { executePass, WorkerBusyError } from '../worker/execute-pass.js';
+import { checkHealthAndAlert } from '../worker/health-alert.js';
 import { createLogger } from '../worker/logger.js';
 import type { PassResult } from '../worker/run-pass.js';
 import { openWorkerContext } from '../worker/worker-context.js';
@@ -49,6 +50,7 @@ export async function preparePass(options: PassCommandOptions, env: NodeJS.Proce
   const pool = createParsePool(Math.max(1, Math.min(2, availableParallelism() - 1)));
 
   const run = async (control: { shouldStop?: () => boolean } = {}) => {
+    busy = false;
     const progress = progressReporter(logger);
     try {
       return await executePass(context, createSource(settings, source, token), dryRun ? null : createSender(settings, outbox, token), {
@@ -63,11 +65,24 @@ export async function preparePass(options: PassCommandOptions, env: NodeJS.Proce
         shouldStop: control.shouldStop,
       });
     } catch (error) {
+      busy = error instanceof WorkerBusyError;
       throw asUserError(error);
     } finally {
       progress.stop();
+      // The worker that holds the mailbox judges health; one that found it busy has nothing to add.
+      if (!busy) await alertIfUnhealthy();
     }
   };
+  let busy = false;
+  const alertIfUnhealthy = () =>
+    checkHealthAndAlert({
+      db: context.db,
+      policy: context.policy,
+      logger,
+      now: clock(),
+      mailFrom,
+      createSender: () => (settings.SMTP_HOST || outbox ? createSender(settings, outbox, token) : null),
+    }).catch((error: Error) => logger.error({ err: { message: error.message } }, 'the health check after the pass failed'));
   const close = async () => {
     await pool.close();
     context.db.close();

@@ -111,6 +111,19 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX cases_thread_created ON cases (thread_key, created_at);
     `,
   },
+  {
+    version: 4,
+    name: 'health incidents, for at most one alert e-mail per incident',
+    sql: `
+      CREATE TABLE health_incidents (
+        id         INTEGER PRIMARY KEY,
+        opened_at  INTEGER NOT NULL,
+        alerted_at INTEGER,
+        closed_at  INTEGER,
+        problems   TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export function migrate(db: Database, now: number = Date.now()): number[] {

@@ -163,3 +163,28 @@ describe('database failures', () => {
     expect(sink.messages).toHaveLength(more.filter((m) => m.mayBeAnswered).length);
   });
 });
+
+describe('health alerts', () => {
+  it('e-mails the admin once per incident: after repeated failures, and again only after a recovery and a new failure', async () => {
+    const policyFile = path.join(path.dirname(databasePath), 'policy.yaml');
+    fs.writeFileSync(
+      policyFile,
+      fs
+        .readFileSync('config/policy.example.yaml', 'utf8')
+        .replace('  maxConsecutiveFailures: 3\n  # alertTo: practice.manager@nhs.net', '  maxConsecutiveFailures: 2\n  alertTo: admin@example.test'),
+    );
+    const withPolicy = (extra: Record<string, string> = {}) => once({ POLICY_FILE: policyFile, ...extra });
+    const alerts = () => sink.messages.filter((m) => m.to.includes('admin@example.test'));
+    await seedRequests('health');
+
+    for (let i = 0; i < 4; i++) expect((await withPolicy({ IMAP_PASSWORD: 'N0t-The-Pa55word' })).code).toBe(1);
+    expect(alerts()).toHaveLength(1);
+    expect(alerts()[0]!.subject).toMatch(/not healthy/);
+    expect(alerts()[0]!.autoSubmitted).toBe('auto-generated');
+    expect(alerts()[0]!.text).not.toContain('N0t-The-Pa55word');
+
+    expect((await withPolicy()).code).toBe(0);
+    for (let i = 0; i < 2; i++) expect((await withPolicy({ IMAP_PASSWORD: 'N0t-The-Pa55word' })).code).toBe(1);
+    expect(alerts()).toHaveLength(2);
+  });
+});
