@@ -8,6 +8,10 @@ export const MAX_MULTIPART_PARTS = 12;
 export function mimeShapeProblems(raw: Buffer): string[] {
   // latin1 keeps byte offsets and never throws on invalid UTF-8; only ASCII header names are sought.
   const text = raw.toString('latin1');
+  const problems: string[] = [];
   const multiparts = text.match(/^content-type:[ \t]*multipart\//gim)?.length ?? 0;
-  return multiparts > MAX_MULTIPART_PARTS ? [`${multiparts} multipart sections (more than ${MAX_MULTIPART_PARTS}): an unusual structure, left for a person`] : [];
+  if (multiparts > MAX_MULTIPART_PARTS) problems.push(`${multiparts} multipart sections (more than ${MAX_MULTIPART_PARTS}): an unusual structure, left for a person`);
+  // UTF-7 (RFC 2152) is obsolete for mail bodies and a known way to smuggle markup past filters.
+  if (/charset\s*=\s*"?utf-7/i.test(text)) problems.push('a part is declared as UTF-7, an obsolete charset used to hide markup: left for a person');
+  return problems;
 }

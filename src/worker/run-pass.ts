@@ -365,9 +365,11 @@ class Pass {
     if (!fetched) return { entry, message: null, error: 'the server returned no content for this message' };
     // The parser may take the buffer's memory (transferred to a thread): keep a copy of bounces to read.
     const raw = looksLikeBounce(entry.headers) ? Buffer.from(fetched.source) : undefined;
+    const shapeProblems = mimeShapeProblems(fetched.source);
     try {
       const message = await this.deps.parse(fetched.source);
       if (fetched.truncated) message.parseProblems.push(`message larger than ${policy.data.limits.maxMessageBytes} bytes: only its beginning was read`);
+      message.parseProblems.push(...shapeProblems);
       return { entry, message, error: null, raw };
     } catch (error) {
       return { entry, message: null, error: (error as Error).message };
