@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotServer } from '../support/dovecot.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { startFaultySmtpSink, type FaultySmtpSink } from '../support/hardening-servers.js';
 import { labelledCopies, readCases, SAMPLE_NOW, spawnCli, workerEnv } from '../support/hardening-tools.js';
 
@@ -50,7 +51,10 @@ describe('two workers on the same mailbox and database', () => {
     const answerable = messages.filter((m) => m.mayBeAnswered);
     await dovecot.seed('INBOX', messages.map((m) => m.raw));
 
-    const first = spawnCli(['once', '--now', SAMPLE_NOW], env());
+    // The first worker talks to IMAP through a slow link, so it still holds the mailbox when the second starts.
+    const slowLink = await startTcpProxy(dovecot.tlsPort);
+    slowLink.setLatency(250);
+    const first = spawnCli(['once', '--now', SAMPLE_NOW], { ...env(), IMAP_PORT: String(slowLink.port) });
     // Start the second only once the first has taken the lease, so the race is decided, not hoped for.
     let firstStderr = '';
     const firstDone = first.done.then((result) => {
@@ -60,6 +64,7 @@ describe('two workers on the same mailbox and database', () => {
     await expect.poll(() => readLeaseOwner(), { timeout: 30_000, interval: 20 }).toMatch(new RegExp(`pid ${first.pid}$`));
     const second = await spawnCli(['once', '--now', SAMPLE_NOW], env()).done;
     const firstResult = await firstDone;
+    await slowLink.stop();
     expect(firstResult.code, firstStderr).toBe(0);
     expect(second.code, second.stderr).toBe(3);
     expect(second.stderr).toMatch(new RegExp(`another worker is already processing this mailbox \\(.+@.+ pid ${first.pid}\\)`));
