@@ -10,6 +10,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { MailParser, type AttachmentStream, type IconvConstructor, type MessageText } from 'mailparser';
 import type { AttachmentInfo, MailMessage } from '../core/message.js';
 import { decodeUtf8Strict, decodeWindows1252, hasHighBytes, isWindows1252Label } from './charset.js';
+import { htmlToText, MAX_HTML_CHARS } from './html-to-text.js';
 import { parseHeaderBlockWithProblems } from './parse-headers.js';
 import { extractPdfText } from './pdf-text.js';
 import { parseSimpleBody } from './parse-simple.js';
@@ -31,7 +32,7 @@ export const DEFAULT_MAX_PDF_BYTES = 2 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 15_000;
 /** The classifier reads cues, not novels: a longer body is cut (and the cut reported). */
 const MAX_TEXT_CHARS = 1_000_000;
-/** html-to-text is the slow step; a huge HTML part is stripped crudely instead. */
+/** mailparser's own html-to-text (used only for HTML parts inside unusual multiparts) is slow; a huge HTML part is stripped crudely instead. */
 const MAX_HTML_TO_TEXT_CHARS = 2_000_000;
 const MAX_ATTACHMENTS_LISTED = 200;
 
@@ -84,7 +85,7 @@ async function parseWith(raw: Buffer, options: ParseMessageOptions, allowFast: b
 
   let body: BodyResult;
   try {
-    body = await parseBody(input, options, problems);
+    body = await parseBody(input, options, problems, isHtmlContentType(headerResult.headers.headers['content-type']?.[0]));
   } catch (error) {
     problems.push(`body could not be parsed: ${describeError(error)}`);
     body = { text: '', attachments: [] };
@@ -165,7 +166,18 @@ interface PendingPdf {
   bytes: Buffer;
 }
 
-function parseBody(input: Buffer, options: ParseMessageOptions, problems: string[]): Promise<BodyResult> {
+/** A single-part text/html message: its text comes from our converter (html-to-text.ts), not mailparser's. */
+function isHtmlContentType(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^\s*text\/html\s*(?:;|$)/i.test(contentType);
+}
+
+/** The text of an HTML body, the same on the fast and the mailparser path; a cut is reported. */
+export function htmlBodyToText(html: string, problems: string[]): string {
+  if (html.length > MAX_HTML_CHARS) problems.push(`HTML body longer than ${MAX_HTML_CHARS} characters: only the first ${MAX_HTML_CHARS} were turned into text`);
+  return htmlToText(html);
+}
+
+function parseBody(input: Buffer, options: ParseMessageOptions, problems: string[], rootIsHtml: boolean): Promise<BodyResult> {
   const wantPdfText = options.pdfText ?? true;
   const maxPdfBytes = options.maxPdfBytes ?? DEFAULT_MAX_PDF_BYTES;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -181,6 +193,8 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
       skipTextToHtml: true,
       skipTextLinks: true,
       skipImageLinks: true,
+      // an HTML-only message is converted below by html-to-text.ts (as on the fast path)
+      skipHtmlToText: rootIsHtml,
       checksumAlgo: false,
       maxHtmlLengthToParse: MAX_HTML_TO_TEXT_CHARS,
       Iconv: createCharsetDecoder(problems),
@@ -204,6 +218,14 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
     parser.on('data', (data: AttachmentStream | MessageText) => {
       if (data.type === 'text') {
         text = data.text ?? '';
+        if (data.html !== undefined && (rootIsHtml || text.trim() === '')) {
+          // HTML only (or an HTML part mailparser did not turn into text): our converter.
+          // If mailparser saw text parts besides (the headers we read and the ones it read
+          // disagree), data.html holds them too, as HTML.
+          if (rootIsHtml && text.trim() !== '') problems.push('message declared as text/html has other text parts');
+          text = htmlBodyToText(data.html, problems);
+          return;
+        }
         if (data.textConversionError) {
           problems.push(`HTML body could not be turned into text (${data.textConversionError.message}); tags stripped instead`);
           text = crudeHtmlToText(data.html ?? '');

@@ -1,6 +1,7 @@
 /**
  * Fast path for the common shapes of hospital mail, which are most of the inbox: a single-part
- * text/plain body, or multipart/alternative with exactly one text/plain and one text/html part,
+ * text/plain or text/html body (the HTML turned into text by html-to-text.ts, as the mailparser
+ * path does for an HTML-only message), or multipart/alternative with exactly one text/plain and one text/html part,
  * no attachments. It yields exactly the body text mailparser yields for the same bytes
  * (test/unit/parse-fast-path.test.ts compares the two over every fixture) at a fraction of the
  * cost: no stream pipeline, no setImmediate per chunk.
@@ -11,6 +12,8 @@
  * a boundary that is not plain, a line that starts like the delimiter but is not one, bare CRs,
  * NUL bytes, base64 that is not canonical, quoted-printable with broken escapes, a large body.
  */
+
+import { htmlToText } from './html-to-text.js';
 
 /** Decodes a text part's bytes from its declared charset the way the mailparser path does. */
 export type CharsetDecode = (bytes: Buffer, declared: string, problems: string[]) => string;
@@ -58,6 +61,13 @@ export function parseSimpleBody(input: Buffer, bodyOffset: number, decode: Chars
     if (text === null) return null;
     problems.push(...local);
     return text;
+  }
+  if (contentType.type === 'text/html') {
+    const local: string[] = [];
+    const html = decodeTextPart(body, bodyText, rootHeaders.encoding, contentType, decode, local);
+    if (html === null) return null;
+    problems.push(...local);
+    return htmlToText(html);
   }
   if (contentType.type !== 'multipart/alternative') return null;
   if (contentType.params.size !== 1) return null;

@@ -45,7 +45,23 @@ function variants(name: string, raw: Buffer): Array<[string, Buffer]> {
       'Content-Type: multipart/alternative; boundary="b1_alt"',
       `preamble${nl}--b1_alt${nl}${plainHeaders}${nl}${nl}${plainBody}${nl}--b1_alt${nl}Content-Type: text/html; charset=iso-8859-1${nl}Content-Transfer-Encoding: 8bit${nl}${nl}<p>${body.toString('latin1')}</p>${nl}--b1_alt--${nl}`,
     );
+  // HTML-only variants (Outlook style): the body as HTML, in each transfer encoding and charset
+  const html = `<html><head><style>p{margin:0}</style></head><body><div class=WordSection1><p class=MsoNormal>${body
+    .toString('latin1')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/\r?\n\r?\n/g, `</p>${nl}<p class=MsoNormal><o:p>&nbsp;</o:p></p><p class=MsoNormal>`)
+    .replace(/\r?\n/g, `<br>${nl}`)}</p></div></body></html>${nl}`;
+  const htmlBytes = Buffer.from(html, 'latin1');
+  const htmlB64 = htmlBytes.toString('base64').replace(/.{76}/g, `$&${nl}`);
+  const htmlQp = html
+    .replace(/[=\u0080-\u00ff]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+    .replace(/[^\r\n]{70}(?=[^\r\n])/g, `$&=${nl}`);
   return [
+    [`${name}+html-qp`, mk(`Content-Type: text/html; charset="utf-8"${nl}Content-Transfer-Encoding: quoted-printable`, htmlQp)],
+    [`${name}+html-b64`, mk(`Content-Type: text/html; charset=utf-8${nl}Content-Transfer-Encoding: base64`, htmlB64)],
+    [`${name}+html-8bit`, mk(`Content-Type: text/html; charset=ISO-8859-1${nl}Content-Transfer-Encoding: 8bit`, html)],
+    [`${name}+html-1252`, mk('Content-Type: text/html; charset="windows-1252"', html)],
     [`${name}+base64`, mk(`Content-Type: text/plain; charset="utf-8"${nl}Content-Transfer-Encoding: base64`, b64)],
     [`${name}+qp`, mk(`Content-Type: text/plain; charset=utf-8${nl}Content-Transfer-Encoding: quoted-printable`, qp)],
     [`${name}+latin1`, mk('Content-Type: text/plain; charset=ISO-8859-1', body.toString('latin1'))],
@@ -64,6 +80,15 @@ describe('parse fast path', () => {
     const taken = all.filter(([, raw]) => tryParseMessageFast(raw) !== null).length;
     console.log(`fast path took ${accepted.length} of ${cases.length} fixtures, ${taken} of ${all.length} with variants`);
     expect(accepted.length).toBeGreaterThan(cases.length / 3);
+  });
+
+  it('takes HTML-only messages (the Outlook shape)', () => {
+    const htmlOnly = cases.filter(([, raw]) => /^content-type:\s*text\/html/im.test(raw.toString('latin1', 0, 4096)));
+    const taken = htmlOnly.filter(([, raw]) => tryParseMessageFast(raw) !== null).length;
+    console.log(`fast path took ${taken} of ${htmlOnly.length} fixtures whose first Content-Type is text/html`);
+    expect(htmlOnly.length).toBeGreaterThan(0);
+    expect(taken).toBeGreaterThan(htmlOnly.length / 2);
+    expect(all.filter(([name, raw]) => name.includes('+html-') && tryParseMessageFast(raw) !== null).length).toBeGreaterThan(0);
   });
 
   it.each(all)('%s: same MailMessage as the mailparser path', async (_name, raw) => {
