@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import v8 from 'node:v8';
 import cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
 import { MailSourceError } from '../mail/imap-source.js';
@@ -42,12 +42,16 @@ export async function preparePass(options: PassCommandOptions, env: NodeJS.Proce
     if (error instanceof SettingsError) throw new UserError(`${error.message}\n(see .env.example for every setting)`);
     throw error;
   }
+  boundHeapGrowth();
   const logger = createLogger(options.quiet ? 'warn' : settings.LOG_LEVEL);
   const context = openWorkerContext(settings, settings.POLICY_FILE, settings.TEMPLATES_DIR, logger);
   const clock = options.now ? fixedClock(options.now) : () => new Date();
   const mailFrom = settings.MAIL_FROM ?? context.policy.data.identity.mailbox;
   const token = await tokenGetterFor(settings, logger);
-  const pool = createParsePool(Math.max(1, Math.min(2, availableParallelism() - 1)));
+  // One thread: the fast path parses most messages here, the thread takes only attachments and odd
+  // shapes (about 1 in 10), and each thread is its own V8 isolate (issue 7: RSS < 150 MB). It starts
+  // on the first such message, not now.
+  const pool = createParsePool(1);
 
   const run = async (control: { shouldStop?: () => boolean } = {}) => {
     busy = false;
@@ -88,6 +92,19 @@ export async function preparePass(options: PassCommandOptions, env: NodeJS.Proce
     context.db.close();
   };
   return { settings, logger, run, close };
+}
+
+/**
+ * A pass allocates fast (IMAP literals, SQLite rows) but keeps little (about 30 MB live, heap
+ * snapshots at 2,000 and 10,000 messages), and V8 by default lets the heap grow to several times
+ * that before collecting: 130 MB of heap and 270 MB of RSS at 10,000 messages (issue 7: < 150 MB).
+ * These two V8 settings are read at each collection, so they work when set at run time (the heap
+ * size flags do not): the young generation stays at its initial size instead of doubling up to
+ * 3 x 16 MB, and the old generation grows by 20% past what survives instead of up to 4x.
+ */
+function boundHeapGrowth(): void {
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+  v8.setFlagsFromString('--heap-growing-percent=20');
 }
 
 /** OAuth tokens come from src/auth; loaded only when a setting asks for oauth2. */

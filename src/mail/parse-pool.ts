@@ -4,11 +4,18 @@
  * thread that dies (out of memory, a native fault, a parse that never ends) fails only the
  * message it held; the pool then starts a fresh thread.
  *
+ * Memory (issue 7: RSS < 150 MB): threads start lazily, on the first message, so a pass with nothing
+ * to parse starts no isolate; each thread's young generation is kept small (resourceLimits), which a
+ * thread allows and the main thread does not (its heap is sized by node's start-up flags). Parsing
+ * stays in the thread, fast path included: measured (BENCHMARKS.md), parsing the fast-path messages
+ * in the main thread grew its heap by about 30 MB and needs mailparser loaded there (28 MB), more
+ * than the round trip saves. This module loads the parser only for the in-thread fallback.
+ *
  * Under vitest/tsx this file is TypeScript and there is no compiled worker: it parses in-thread.
  */
 import { Worker } from 'node:worker_threads';
 import type { MailMessage } from '../core/message.js';
-import { parseMessage, type ParseMessageOptions } from './parse-message.js';
+import type { ParseMessageOptions } from './parse-message.js';
 
 export interface ParsePool {
   /**
@@ -26,6 +33,8 @@ export interface ParsePoolOptions {
   taskTimeoutMs?: number;
   /** Heap limit per thread: a hostile message fails alone instead of exhausting the process. */
   maxHeapMb?: number;
+  /** Young-generation size per thread (V8 otherwise reserves up to 48 MB of it). Default 6 MB. */
+  youngGenerationMb?: number;
 }
 
 export class ParseWorkerError extends Error {
@@ -59,8 +68,11 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
 function createInThreadPool(parseOptions: ParseMessageOptions): ParsePool {
   let closed = false;
   return {
-    parse: (raw) =>
-      closed ? Promise.reject(new ParseWorkerError('parse pool is closed')) : parseMessage(raw, parseOptions),
+    parse: async (raw) => {
+      if (closed) throw new ParseWorkerError('parse pool is closed');
+      const { parseMessage } = await import('./parse-message.js');
+      return parseMessage(raw, parseOptions);
+    },
     close: async () => {
       closed = true;
     },
@@ -75,11 +87,10 @@ class ThreadPool implements ParsePool {
   private readonly taskTimeoutMs: number;
 
   constructor(
-    size: number,
+    private readonly size: number,
     private readonly options: ParsePoolOptions,
   ) {
     this.taskTimeoutMs = options.taskTimeoutMs ?? 60_000;
-    for (let index = 0; index < size; index += 1) this.slots.push(this.startSlot());
   }
 
   parse(raw: Buffer): Promise<MailMessage> {
@@ -103,7 +114,10 @@ class ThreadPool implements ParsePool {
 
   private startSlot(): Slot {
     const worker = new Worker(workerUrl, {
-      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb ?? 512 },
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.options.maxHeapMb ?? 512,
+        maxYoungGenerationSizeMb: this.options.youngGenerationMb ?? 6,
+      },
     });
     const slot: Slot = { worker, task: null, timer: null };
     worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
@@ -115,6 +129,10 @@ class ThreadPool implements ParsePool {
   }
 
   private dispatch(): void {
+    // Lazily: one more thread only while every running one is busy and a message waits.
+    while (!this.closed && this.slots.length < this.size && this.queue.length > 0 && this.slots.every((slot) => slot.task !== null)) {
+      this.slots.push(this.startSlot());
+    }
     for (const slot of this.slots) {
       if (slot.task !== null) continue;
       const task = this.queue.shift();
@@ -148,7 +166,7 @@ class ThreadPool implements ParsePool {
     this.slots.splice(index, 1);
     slot.worker.removeAllListeners('message');
     void slot.worker.terminate().catch(() => undefined);
-    this.slots.push(this.startSlot());
+    // dispatch() starts a fresh thread if a message is waiting.
     this.dispatch();
   }
 

@@ -1,8 +1,16 @@
 /**
  * Text of a small PDF attachment: a hospital often writes "please see attached letter", and the
  * request is in the PDF. unpdf bundles a serverless pdf.js build (no native code).
+ *
+ * unpdf (pdf.js, several MB of code) is imported on the first PDF met, not at start: most passes
+ * meet none, and each thread that loads it pays for it in memory (issue 7: RSS < 150 MB).
  */
-import { extractText, getDocumentProxy } from 'unpdf';
+type Unpdf = typeof import('unpdf');
+let unpdf: Promise<Unpdf> | null = null;
+function loadUnpdf(): Promise<Unpdf> {
+  unpdf ??= import('unpdf');
+  return unpdf;
+}
 
 export const DEFAULT_PDF_TIMEOUT_MS = 5000;
 /** Enough for a few pages of clinic letter; a longer text is cut, it is only read for cues. */
@@ -26,6 +34,7 @@ export async function extractPdfText(bytes: Uint8Array, timeoutMs = DEFAULT_PDF_
   });
   const extraction = (async (): Promise<PdfTextResult> => {
     // pdf.js may detach the buffer it is given: hand it a copy.
+    const { extractText, getDocumentProxy } = await loadUnpdf();
     const document = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
     try {
       const { text } = await extractText(document, { mergePages: true });

@@ -56,8 +56,11 @@ export interface PassResult {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Fetched message sources waiting to be parsed, at most (one larger message may exceed it alone). */
-const SOURCE_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+/**
+ * Fetched message sources waiting to be parsed, at most (one larger message may exceed it alone).
+ * 4 MB: 8 MB cost about 5 MB more peak RSS for no measurable speed (BENCHMARKS.md).
+ */
+const SOURCE_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 
 interface PrefetchedItem {
   item: HeaderItem;
