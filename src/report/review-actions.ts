@@ -4,6 +4,7 @@ import type { CaseStatus } from '../core/case-status.js';
 import type { MessageHeaders } from '../core/message.js';
 import { renderReply, type RenderedReply } from '../core/render-reply.js';
 import { isHospitalAddress } from '../core/sender.js';
+import { emptyHeaders } from '../mail/parse-headers.js';
 import { SendError, type ReplySender } from '../mail/reply-sender.js';
 import type { Policy } from '../policy/policy.js';
 import { CATEGORY_IDS, type CategoryId } from '../policy/schema.js';
@@ -159,18 +160,13 @@ function renderForCase(context: ReviewContext, row: CaseRow, recipient: string):
   const ref = caseReference(row.id);
   const trace = row.trace ? (JSON.parse(row.trace) as { headers?: { inReplyTo?: string | null } }) : {};
   const headers: MessageHeaders = {
+    ...emptyHeaders(),
     messageId: row.message_id,
     inReplyTo: trace.headers?.inReplyTo ?? null,
     references: row.thread_key && row.thread_key !== row.message_id ? [row.thread_key] : [],
     date: new Date(row.received_at),
     subject: row.subject ?? '',
     from: row.from_address ? { name: row.from_name ?? '', address: row.from_address } : null,
-    replyTo: [],
-    to: [],
-    cc: [],
-    returnPath: null,
-    contentType: 'text/plain',
-    headers: {},
   };
   const domain = context.mailFrom.split('@')[1] ?? 'localhost';
   try {

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotServer } from '../support/dovecot.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
+import { SAMPLE_EXPECTED } from '../support/hardening-tools.js';
 import { CLI, REPO_ROOT, runCli } from '../support/run-cli.js';
 
 /**
@@ -25,20 +26,7 @@ const messageIdOf = (raw: Buffer) => /^Message-ID:\s*(<[^>]+>)/im.exec(raw.toStr
 const fromOf = (raw: Buffer) => /^From:.*<([^>]+)>/im.exec(raw.toString('utf8'))![1]!;
 
 /** What the example policy must do with each sample message. */
-const EXPECTED: Record<string, string> = {
-  '01-bloods.eml': 'replied',
-  '02-echo.eml': 'replied',
-  '03-prescribe.eml': 'replied',
-  '04-dna.eml': 'replied',
-  '05-fitnote.eml': 'replied',
-  '06-urgent.eml': 'review',
-  '07-out-of-office.eml': 'ignored',
-  '08-patient.eml': 'filed',
-  '09-discharge.eml': 'filed',
-  '10-lookalike.eml': 'filed',
-  '11-appointment.eml': 'replied',
-  '12-onward.eml': 'replied',
-};
+const EXPECTED = SAMPLE_EXPECTED;
 const REPLIED = sample.filter((m) => EXPECTED[m.name] === 'replied');
 
 let dovecot: DovecotServer;
