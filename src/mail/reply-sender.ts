@@ -57,7 +57,7 @@ export interface SmtpSenderOptions {
   timeoutMs: number;
 }
 
-/** Sends over SMTP with a pooled connection: one TLS handshake and login for a whole pass. */
+/** Sends over SMTP with a pool of up to 4 connections: a few TLS handshakes and logins for a whole pass. */
 export class SmtpSender implements ReplySender {
   readonly description: string;
   private transport: Transporter | null = null;
@@ -107,7 +107,8 @@ export class SmtpSender implements ReplySender {
       port: options.port,
       secure: options.secure,
       pool: true,
-      maxConnections: 1,
+      // run-pass.ts hands up to SENDS_IN_FLIGHT (4) replies at once, one per connection.
+      maxConnections: 4,
       // Never let the pool resend on its own after a dropped connection: the server may already
       // have queued the reply. The worker decides (retry only when delivery certainly failed).
       maxRequeues: 0,
