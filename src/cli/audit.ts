@@ -1,7 +1,8 @@
 import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
-import { auditRows, type AuditFilter, type AuditSourceRow } from '../report/audit-records.js';
-import { auditCsvHeader, auditCsvLine, auditJsonLine, auditTableHeader, auditTableLine } from '../report/audit-format.js';
+import { auditRows, type AuditFilter } from '../report/audit-records.js';
+import { auditCsvHeader, auditTableHeader, auditTableLine } from '../report/audit-format.js';
+import { auditLines } from '../report/audit-sql.js';
 import { CSV_BOM } from '../report/csv.js';
 import { parseSince, parseUntil } from '../report/dates.js';
 import { openCaseLog, userInput } from '../report/open-case-log.js';
@@ -52,26 +53,28 @@ export function register(program: Command): void {
       }
       const db = openCaseLog(options.database, { readonly: true });
       try {
-        const [header, line] = formatters(options.format as (typeof FORMATS)[number]);
-        writeBuffered(header, auditRows(db, filter), line);
+        if (options.format === 'table') writeBuffered(auditTableHeader(), auditRows(db, filter), auditTableLine);
+        else {
+          // SQLite prints each JSON or CSV line itself (audit-sql.ts): JavaScript only joins and writes them.
+          const format = options.format as 'json' | 'csv';
+          writeBuffered(format === 'csv' ? CSV_BOM + auditCsvHeader() : '', auditLines(db, format, filter), (line) => line);
+        }
       } finally {
         db.close();
       }
     });
 }
 
-function formatters(format: (typeof FORMATS)[number]): [string, (row: AuditSourceRow) => string] {
-  if (format === 'json') return ['', auditJsonLine];
-  if (format === 'csv') return [CSV_BOM + auditCsvHeader(), auditCsvLine];
-  return [auditTableHeader(), auditTableLine];
-}
-
-/** Writes in ~1 MB chunks with synchronous writes: a million small writes would cost seconds. */
-function writeBuffered(header: string, rows: Iterable<AuditSourceRow>, line: (row: AuditSourceRow) => string): void {
+/**
+ * Writes in ~64 KB chunks with synchronous writes: a million small writes would cost seconds, and
+ * chunks of 1 MB cost more still (each string and buffer that large is mapped and unmapped afresh:
+ * 2.4 s of system time over a million JSON lines, against 0.2 s at 64 KB).
+ */
+function writeBuffered<Row>(header: string, rows: Iterable<Row>, line: (row: Row) => string): void {
   let chunk = header;
   for (const row of rows) {
     chunk += line(row);
-    if (chunk.length > 1 << 20) {
+    if (chunk.length > 1 << 16) {
       writeAll(chunk);
       chunk = '';
     }

@@ -95,8 +95,8 @@ export function maskedSubject(subject: string | null): string | null {
   return MAY_HOLD_NHS_NUMBER.test(subject) ? maskNhsNumbers(subject) : subject;
 }
 
-/** Cases matching the filter, oldest first, streamed so a million rows never sit in memory at once. */
-export function* auditRows(db: Db, filter: AuditFilter = {}): Generator<AuditSourceRow> {
+/** WHERE clause and parameters for a filter, shared by auditRows and auditLines. */
+export function auditWhere(filter: AuditFilter): { where: string; params: Record<string, unknown> } {
   const where: string[] = [];
   const params: Record<string, unknown> = {};
   if (filter.since !== undefined) {
@@ -119,6 +119,12 @@ export function* auditRows(db: Db, filter: AuditFilter = {}): Generator<AuditSou
     where.push('status = @status');
     params.status = filter.status;
   }
-  const sql = `SELECT ${AUDIT_SOURCE_COLUMNS} FROM cases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at, id`;
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+/** Cases matching the filter, oldest first, streamed so a million rows never sit in memory at once. */
+export function* auditRows(db: Db, filter: AuditFilter = {}): Generator<AuditSourceRow> {
+  const { where, params } = auditWhere(filter);
+  const sql = `SELECT ${AUDIT_SOURCE_COLUMNS} FROM cases ${where} ORDER BY received_at, id`;
   yield* db.prepare(sql).iterate(params) as IterableIterator<AuditSourceRow>;
 }

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { auditCsvLine, auditJsonLine } from '../../src/report/audit-format.js';
+import { auditRows, type AuditFilter } from '../../src/report/audit-records.js';
+import { auditLines } from '../../src/report/audit-sql.js';
+import { openDatabase, type Db } from '../../src/store/open-database.js';
+
+// The SQL-built export lines must equal, byte for byte, what the JavaScript formatters print.
+const TEXTS = [
+  null,
+  '',
+  'plain',
+  'NHS 943 476 5919 bloods',
+  '9434765919 and 943-476-5919 and 943 476-5919 and 9434765918 and 12345678901',
+  'Request 123456 - Mr Test PATIENT',
+  '=HYPERLINK("x")',
+  '+1 call',
+  '-minus',
+  '@at',
+  '\ttab',
+  '\rcr',
+  'quote "this", please',
+  'line\nbreak\r\nmore',
+  'unicode é ü 😀 ‘smart’ \u2028 \u2029 \u00a0',
+  Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join('') + '\u007f\\/"',
+  "'apostrophe",
+  'x'.repeat(400),
+];
+const TIMES = [
+  Date.UTC(2026, 10, 3, 9, 5, 7, 9),
+  0,
+  -1,
+  -999,
+  -1000,
+  -1001,
+  Date.UTC(1967, 1, 28, 23, 59, 59, 999),
+  Date.UTC(1, 0, 1),
+  Date.UTC(1, 0, 1) - 1,
+  Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+  Date.UTC(9999, 11, 31, 23, 59, 59, 999) + 1,
+  -8.64e15,
+  8.64e15,
+  1234.5,
+  -1234.5,
+];
+const CONFIDENCES = [0, -0, 0.9, 1, 0.123456, 0.0005, 0.0004999, 0.9995, 0.49999999999999994 / 1000, 0.5 / 1000, 1 / 3, 2 / 3, 0.1 + 0.2, 7, 1e6, 1e6 + 0.5, 1e7, -0.25, 123.4567, 5e-324];
+
+function caseLog(): Db {
+  const db = openDatabase(':memory:');
+  const insert = db.prepare(`INSERT INTO cases (id, message_key, message_id, received_at, from_address, organisation_id, organisation, subject, category,
+    action, confidence, status, dry_run, urgent, reasons, policy_version, policy_hash, reply_to_address, reply_message_id, replied_at, created_at, updated_at)
+    VALUES (@id, @key, @text, @received, @text2, 'org', @text3, @subject, @category, 'reply', @confidence, @status, @dry, @urgent, @reasons, @version, @hash,
+    @text4, @replyId, @replied, 0, 0)`);
+  let n = 0;
+  const pick = <T>(list: readonly T[], i: number): T => list[i % list.length]!;
+  for (let i = 0; i < 600; i++) {
+    n++;
+    insert.run({
+      id: i === 5 ? -7 : i === 6 ? 1234567 : n,
+      key: `k${i}`,
+      text: pick(TEXTS, i),
+      text2: pick(TEXTS, i + 3),
+      text3: pick(TEXTS, i + 7),
+      subject: pick(TEXTS, i * 5 + 1),
+      category: pick(['blood_test_request', 'urgent_clinical', 'a,b', '=x'], i),
+      confidence: pick(CONFIDENCES, i),
+      status: pick(['replied', 'review', '"q"'], i),
+      dry: i % 3 === 0 ? 1 : 0,
+      urgent: i % 5 === 0 ? 1 : i % 7 === 0 ? 2 : 0,
+      reasons: pick(['[]', '', '[{"matched":"a \\"q\\" ,b\\n","w":1}]', '-1', '=1'], i),
+      version: pick(['2026.1', '@v', 'a\nb'], i),
+      hash: pick(['abc', 'h"a,sh', '+h'], i),
+      text4: pick(TEXTS, i + 11),
+      replyId: i % 4 === 0 ? null : `<r${i}${pick(TEXTS, i) ?? ''}>`,
+      received: pick(TIMES, i),
+      replied: i % 3 === 0 ? null : pick([...TIMES, 0], i + 2),
+    });
+  }
+  return db;
+}
+
+function expected(db: Db, filter: AuditFilter, line: typeof auditJsonLine): string {
+  return [...auditRows(db, filter)].map(line).join('');
+}
+
+describe('audit lines built by SQLite', () => {
+  const db = caseLog();
+  for (const filter of [{}, { since: 0, until: Date.UTC(2030, 0, 1), status: 'replied' }, { organisation: 'ORG', category: 'urgent_clinical' }] as AuditFilter[]) {
+    it(`JSON Lines equal auditJsonLine (${JSON.stringify(filter)})`, () => {
+      const sql = [...auditLines(db, 'json', filter)].join('');
+      expect(sql.length).toBeGreaterThan(0);
+      expect(sql).toBe(expected(db, filter, auditJsonLine));
+    });
+    it(`CSV equals auditCsvLine (${JSON.stringify(filter)})`, () => {
+      expect([...auditLines(db, 'csv', filter)].join('')).toBe(expected(db, filter, auditCsvLine));
+    });
+  }
+
+  it('masks NHS numbers in subjects that were stored unmasked', () => {
+    const subjects = [...auditLines(db, 'json')].map((line) => JSON.parse(/"subject":("(?:[^"\\]|\\.)*"|null)/.exec(line)![1]!) as string | null).join('\n');
+    expect(subjects).toContain('NHS 943 *** **** bloods');
+    expect(subjects).not.toContain('9434765919');
+    expect(subjects).toContain('943 *** **** and 943-***-**** and 943 476-5919 and 9434765918');
+  });
+});
