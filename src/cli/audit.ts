@@ -53,7 +53,7 @@ export function register(program: Command): void {
       }
       const db = openCaseLog(options.database, { readonly: true });
       try {
-        if (options.format === 'table') writeBuffered(auditTableHeader(), auditRows(db, filter), auditTableLine);
+        if (options.format === 'table') writeBuffered(auditTableHeader(), auditRows(db, filter, 'table'), auditTableLine);
         else {
           // SQLite prints each JSON or CSV line itself (audit-sql.ts): JavaScript only joins and writes them.
           const format = options.format as 'json' | 'csv';

@@ -1,5 +1,5 @@
 import { caseReference } from '../store/case-store.js';
-import { maskedSubject, roundedConfidence, toAuditRecord, type AuditRecord, type AuditSourceRow } from './audit-records.js';
+import { maskedSubject, roundedConfidence, toAuditRecord, type AuditRecord, type AuditSourceRow, type AuditTableRow } from './audit-records.js';
 import { csvRow } from './csv.js';
 
 /** Audit columns in CSV order: the AuditRecord fields, then the stored reasons as one JSON cell. */
@@ -67,16 +67,15 @@ export function auditTableHeader(): string {
   return tableLine(TABLE_COLUMNS.map((c) => c.title));
 }
 
-/** One aligned line for a terminal; urgent cases carry an URGENT mark so they stand out. */
-export function auditTableLine(row: AuditSourceRow): string {
-  const record = toAuditRecord(row);
+/** One aligned line for a terminal; urgent cases carry an URGENT mark so they stand out. Reads only the AuditTableRow columns. */
+export function auditTableLine(row: AuditTableRow): string {
   return tableLine([
-    record.caseId,
-    record.receivedAt.slice(0, 16).replace('T', ' '),
-    record.status,
-    `${record.urgent ? 'URGENT ' : ''}${record.category}`,
-    record.organisation ?? '(not a listed hospital)',
-    record.subject ?? '(purged)',
+    caseReference(row.id),
+    new Date(row.received_at).toISOString().slice(0, 16).replace('T', ' '),
+    row.status,
+    `${row.urgent === 1 ? 'URGENT ' : ''}${row.category}`,
+    row.organisation ?? '(not a listed hospital)',
+    maskedSubject(row.subject) ?? '(purged)',
   ]);
 }
 

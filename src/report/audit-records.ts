@@ -25,6 +25,11 @@ export type AuditSourceRow = Pick<
   | 'reasons'
 >;
 
+/** The columns the table format shows: a terminal view reads a third of the row. */
+export type AuditTableRow = Pick<AuditSourceRow, 'id' | 'received_at' | 'status' | 'category' | 'urgent' | 'organisation' | 'subject'>;
+
+const AUDIT_TABLE_COLUMNS = 'id, received_at, status, category, urgent, organisation, subject';
+
 const AUDIT_SOURCE_COLUMNS = `id, message_id, received_at, from_address, organisation, category, action, confidence, status, urgent, dry_run,
   subject, reply_to_address, reply_message_id, replied_at, policy_version, policy_hash, reasons`;
 
@@ -86,9 +91,10 @@ export function roundedConfidence(confidence: number): number {
   return Math.round(confidence * 1000) / 1000;
 }
 
-// Every NHS number starts with two runs of three digits (3-3-4, spaced, hyphened or plain): a
-// subject without one cannot hold a number, and skips the costlier masking pass.
-const MAY_HOLD_NHS_NUMBER = /\d{3}[ -]?\d{3}/;
+// maskNhsNumbers changes only a subject holding one of its candidates: 3-3-4 digits (the same
+// space or hyphen twice, or none), not part of a longer number. This is that pattern, tested once:
+// any other subject is returned as it is, without the costlier masking pass.
+const MAY_HOLD_NHS_NUMBER = /(?<!\d)\d{3}([ -]?)\d{3}\1\d{4}(?!\d)/;
 
 export function maskedSubject(subject: string | null): string | null {
   if (subject === null) return null;
@@ -123,8 +129,10 @@ export function auditWhere(filter: AuditFilter): { where: string; params: Record
 }
 
 /** Cases matching the filter, oldest first, streamed so a million rows never sit in memory at once. */
-export function* auditRows(db: Db, filter: AuditFilter = {}): Generator<AuditSourceRow> {
+export function auditRows(db: Db, filter?: AuditFilter): Generator<AuditSourceRow>;
+export function auditRows(db: Db, filter: AuditFilter, columns: 'table'): Generator<AuditTableRow>;
+export function* auditRows(db: Db, filter: AuditFilter = {}, columns: 'all' | 'table' = 'all'): Generator<AuditSourceRow | AuditTableRow> {
   const { where, params } = auditWhere(filter);
-  const sql = `SELECT ${AUDIT_SOURCE_COLUMNS} FROM cases ${where} ORDER BY received_at, id`;
+  const sql = `SELECT ${columns === 'table' ? AUDIT_TABLE_COLUMNS : AUDIT_SOURCE_COLUMNS} FROM cases ${where} ORDER BY received_at, id`;
   yield* db.prepare(sql).iterate(params) as IterableIterator<AuditSourceRow>;
 }

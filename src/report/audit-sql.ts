@@ -13,14 +13,8 @@ import { csvCell } from './csv.js';
  */
 
 // A subject is masked again on the way out (the worker masks subjects before it logs them, in
-// run-pass.ts; this is the second line of defence, and it stays on). maskNhsNumbers only changes
-// a subject that holds one of its candidates, 3-3-4 digits (same separator twice, or none) not part
-// of a longer number; this is its pattern, and a JavaScript test per row is cheaper than SQL GLOBs.
-const NHS_CANDIDATE = /(?<!\d)\d{3}([ -]?)\d{3}\1\d{4}(?!\d)/;
-
-function maskedForExport(subject: string | null): string | null {
-  return subject !== null && NHS_CANDIDATE.test(subject) ? maskedSubject(subject) : subject;
-}
+// run-pass.ts; this is the second line of defence, and it stays on): maskedSubject per row, which
+// tests one regular expression first; cheaper than the SQL GLOBs that could pick the candidates.
 
 // 9999-12-31T23:59:59.999Z: up to here both strftime and toISOString print four-digit years.
 const ISO_MAX = 253402300799999;
@@ -130,8 +124,8 @@ function registerFallbacks(db: Db): void {
   db.function('audit_csv_iso', options, (ms: unknown) => csvCell(new Date(ms as number).toISOString()));
   db.function('audit_number', options, (value: unknown) => String(roundedConfidence(value as number)));
   db.function('audit_case_id', options, (id: unknown) => caseReference(id as number));
-  db.function('audit_subject', options, (subject: unknown) => maskedForExport(subject as string | null));
-  db.function('audit_csv_subject', options, (subject: unknown) => csvCell(maskedForExport(subject as string | null)));
+  db.function('audit_subject', options, (subject: unknown) => maskedSubject(subject as string | null));
+  db.function('audit_csv_subject', options, (subject: unknown) => csvCell(maskedSubject(subject as string | null)));
 }
 
 /** The export's lines, oldest case first, each as SQLite printed it: the caller only writes them out. */
