@@ -122,8 +122,10 @@ export class CaseStore {
       events: db.prepare('SELECT at, status, actor, note FROM case_events WHERE case_id = ? ORDER BY id'),
       updateLocation: db.prepare('UPDATE cases SET mailbox = ?, uid_validity = ?, uid = ? WHERE id = ?'),
       // A reply counts from the moment it is decided: two messages in one pass cannot both slip under a limit.
+      // Counting stops at the cap: the limit only asks "has this address had N replies?", and a busy
+      // team mailbox must not make every decision scan all its cases (quadratic over a backlog).
       recipientReplies: db.prepare(
-        "SELECT COUNT(*) AS n FROM cases WHERE reply_to_address = ? AND created_at >= ? AND (status IN ('decided', 'sending', 'replied') OR (status = 'would_reply' AND ? = 1))",
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM cases WHERE reply_to_address = ? AND created_at >= ? AND (status IN ('decided', 'sending', 'replied') OR (status = 'would_reply' AND ? = 1)) LIMIT ?)",
       ),
       threadReplied: db.prepare(
         "SELECT 1 FROM cases WHERE thread_key = ? AND created_at >= ? AND (status IN ('decided', 'sending', 'replied') OR (status = 'would_reply' AND ? = 1)) LIMIT 1",
@@ -226,8 +228,9 @@ export class CaseStore {
     }).immediate();
   }
 
-  recipientRepliesSince(address: string, since: number, countDryRun: boolean): number {
-    return (this.statements.recipientReplies.get(address, since, countDryRun ? 1 : 0) as { n: number }).n;
+  /** Replies to this address since `since`, counted up to `atMost`. */
+  recipientRepliesSince(address: string, since: number, countDryRun: boolean, atMost: number): number {
+    return (this.statements.recipientReplies.get(address, since, countDryRun ? 1 : 0, atMost) as { n: number }).n;
   }
 
   threadRepliedSince(threadKey: string, since: number, countDryRun: boolean): boolean {

@@ -526,7 +526,7 @@ class Pass {
       dryRun: this.options.dryRun,
       killSwitch: this.options.killSwitch(),
       repliesThisPass: this.repliesThisPass,
-      recipientRepliesLast24h: recipient ? store.recipientRepliesSince(recipient, now - DAY_MS, this.options.dryRun) : 0,
+      recipientRepliesLast24h: recipient ? store.recipientRepliesSince(recipient, now - DAY_MS, this.options.dryRun, limits.repliesPerSenderPerDay) : 0,
       threadAlreadyReplied: threadKey ? store.threadRepliedSince(threadKey, now - limits.threadReplyWindowDays * DAY_MS, this.options.dryRun) : false,
       recipientBouncedRecently: recipient ? store.bouncedSince(recipient, now - limits.bounceCooldownDays * DAY_MS) : false,
     });
