@@ -88,7 +88,8 @@ function concatLine(pieces: ReadonlyArray<readonly [string, string]>): string {
 
 /** csvCell for a text column: empty for NULL, an apostrophe before a formula start, RFC 4180 quotes when needed. */
 function csvText(column: string): string {
-  const guarded = `CASE WHEN substr(${column}, 1, 1) IN ('=', '+', '-', '@', char(9), char(13)) THEN '''' || ${column} ELSE ${column} END`;
+  // A GLOB that looks at the first character only (a class with '-' first holds the '-' itself).
+  const guarded = `CASE WHEN ${column} GLOB '[-=+@' || char(9, 13) || ']*' THEN '''' || ${column} ELSE ${column} END`;
   const needsQuotes = `(instr(${column}, '"') > 0 OR instr(${column}, ',') > 0 OR instr(${column}, char(13)) > 0 OR instr(${column}, char(10)) > 0)`;
   return `CASE WHEN ${column} IS NULL THEN '' WHEN ${needsQuotes} THEN '"' || replace(${guarded}, '"', '""') || '"' ELSE ${guarded} END`;
 }
