@@ -353,6 +353,7 @@ function updateBenchmarksMd(results: { when: string; machine: Record<string, unk
 try {
   await main();
 } finally {
-  await dovecot?.stop().catch(() => undefined);
-  await sink?.stop().catch(() => undefined);
+  // main() assigns these; TypeScript cannot see that across the await, hence the explicit types.
+  await (dovecot as DovecotServer | null)?.stop().catch(() => undefined);
+  await (sink as BenchSink | null)?.stop().catch(() => undefined);
 }
