@@ -110,6 +110,9 @@ function shortQuote(text: string): string {
   return `${cut.slice(0, lastSpace > 200 ? lastSpace : MAX_QUOTE_CHARS)} ...`;
 }
 
+// One formatter for every reply: toLocaleDateString builds a new one on each call (costly in a backlog).
+const UK_DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+
 function formatDate(date: Date): string {
-  return date.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
+  return UK_DATE.format(date);
 }

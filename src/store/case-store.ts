@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './open-database.js';
 import type { CaseStatus } from '../core/case-status.js';
 import type { Reason } from '../core/classification.js';
@@ -216,16 +217,28 @@ export class CaseStore {
         where += ` AND status IN (${change.from.map((_, i) => `@from${i}`).join(', ')})`;
         change.from.forEach((s, i) => (params[`from${i}`] = s));
       }
-      const result = this.db.prepare(`UPDATE cases SET ${sets.join(', ')} WHERE ${where}`).run(params);
+      const result = this.prepared(`UPDATE cases SET ${sets.join(', ')} WHERE ${where}`).run(params);
       if (result.changes === 0) return false;
       if (change.extraReasons?.length) {
         const row = this.get(id)!;
         const reasons = [...(JSON.parse(row.reasons) as Reason[]), ...change.extraReasons];
-        this.db.prepare('UPDATE cases SET reasons = ? WHERE id = ?').run(JSON.stringify(reasons), id);
+        this.prepared('UPDATE cases SET reasons = ? WHERE id = ?').run(JSON.stringify(reasons), id);
       }
       this.statements.event.run(id, now, status, change.actor, change.note ?? null);
       return true;
     }).immediate();
+  }
+
+  /** Statements built from a transition's shape, prepared once: there are only a handful of shapes. */
+  private readonly preparedByText = new Map<string, Statement>();
+
+  private prepared(sql: string): Statement {
+    let statement = this.preparedByText.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.preparedByText.set(sql, statement);
+    }
+    return statement;
   }
 
   /** Replies to this address since `since`, counted up to `atMost`. */
