@@ -18,11 +18,11 @@ type Field = 'subject' | 'body' | 'attachment';
  * One field of the message as the rules see it: the text as written, and where each of the
  * policy's prefilter literals first occurs in it (lower-cased), found in one pass.
  */
-const NOTHING_FOUND = new Int32Array(0);
+const NOTHING_FOUND: readonly number[] = [];
 
 class FieldText {
   /** Literal number -> first position in the lower-cased text, or -1. */
-  readonly firstIndexOf: Int32Array;
+  readonly firstIndexOf: readonly number[];
   /**
    * Lower-casing kept every character in place, so a position found in the lower-cased text is the
    * same position in `text` (false only when a character such as U+0130 grew into two).

@@ -94,14 +94,14 @@ function matchingParen(source: string): number {
 export function requiredLiteralSets(source: string): string[][] {
   const alternatives = splitTopLevel(source);
   if (!alternatives) return [];
-  if (alternatives.length > 1) {
-    const prefixes = literalPrefixes(source);
-    return prefixes ? [prefixes] : [];
-  }
+  if (alternatives.length > 1) return alternationSets(source, alternatives);
   const sets: string[][] = [];
   let run = '';
   const endRun = (): void => {
-    if (run.trim().length >= 2) sets.push([run.toLowerCase()]);
+    // A lone letter is in almost every text, so proves nothing useful; a lone mark such as "&"
+    // is rare enough to be worth checking ("U&E" needs the "&" whatever the spacing).
+    const word = run.trim();
+    if (word.length >= 2 || /^[^A-Za-z0-9 ]$/.test(word)) sets.push([run.toLowerCase()]);
     run = '';
   };
   let i = 0;
@@ -109,6 +109,8 @@ export function requiredLiteralSets(source: string): string[][] {
     const ch = source[i]!;
     let end: number;
     let group: string | null = null;
+    // An escaped punctuation mark (\? \* \.) stands for itself; other escapes (\s \b \w) do not.
+    const escapedLiteral = ch === '\\' && ESCAPED_PUNCTUATION.test(source[i + 1] ?? '');
     if (ch === '\\') end = i + 2;
     else if (ch === '[') {
       end = classEnd(source, i);
@@ -121,19 +123,61 @@ export function requiredLiteralSets(source: string): string[][] {
     } else end = i + 1;
     const quantifier = /^(\?|\*|\+|\{\d*(,\d*)?\})\??/.exec(source.slice(end));
     const optional = quantifier !== null && !quantifier[0].startsWith('+') && !/^\{[1-9]/.test(quantifier[0]);
-    const isLiteral = /[A-Za-z0-9 &'-]/.test(ch) && end === i + 1;
-    if (isLiteral && !optional) run += ch;
-    else {
+    const isLiteral = escapedLiteral || (/[A-Za-z0-9 &'-]/.test(ch) && end === i + 1);
+    if (isLiteral && !optional) {
+      run += escapedLiteral ? source[i + 1]! : ch;
+      // A repeated character ("s+", "x{2}") may occur more than once, so the run cannot go on past it.
+      if (quantifier) endRun();
+    } else {
       endRun();
-      if (group !== null && !optional) {
-        const prefixes = literalPrefixes(group);
-        if (prefixes) sets.push(prefixes);
-      }
+      // Everything a mandatory group needs, the rule needs: not only its first words but later
+      // ones too ("(please|kindly) ... (bloods|FBC)" inside a group).
+      if (group !== null && !optional) sets.push(...requiredLiteralSets(group));
     }
     i = end + (quantifier ? quantifier[0].length : 0);
   }
   endRun();
   return sets;
+}
+
+/** ASCII punctuation that a backslash makes literal. */
+const ESCAPED_PUNCTUATION = /^[!-/:-@[-`{-~]$/;
+
+/**
+ * Required sets for `a|b|c`: a match satisfies one of the alternatives, so it contains one
+ * literal of some required set of each. Taking the most telling set of every alternative and
+ * joining them gives a set the rule needs ("one of {x, y, z}"), which rules out far more texts
+ * than the leading words alone when those are common ("we|I", "the|our", "if"). The leading
+ * words stay as a set too. If some alternative needs no literal at all, only they remain.
+ */
+function alternationSets(source: string, alternatives: readonly string[]): string[][] {
+  const sets: string[][] = [];
+  const leading = literalPrefixes(source);
+  if (leading) sets.push(leading);
+  const joined: string[] = [];
+  for (const alternative of alternatives) {
+    const best = mostTelling(requiredLiteralSets(alternative));
+    if (!best) return sets;
+    joined.push(...best);
+  }
+  const union = [...new Set(joined)];
+  if (!leading || !sameMembers(union, leading)) sets.push(union);
+  return sets;
+}
+
+/** The set least likely to be found by chance: its shortest literal longest, then the fewest literals. */
+function mostTelling(sets: readonly string[][]): string[] | null {
+  let best: string[] | null = null;
+  const shortest = (set: readonly string[]): number => Math.min(...set.map((literal) => literal.trim().length));
+  for (const set of sets) {
+    if (set.length === 0) continue;
+    if (!best || shortest(set) > shortest(best) || (shortest(set) === shortest(best) && set.length < best.length)) best = set;
+  }
+  return best;
+}
+
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((literal) => b.includes(literal));
 }
 
 function classEnd(source: string, start: number): number {
@@ -174,7 +218,7 @@ export class LiteralIndex {
   private readonly column = new Uint8Array(128);
   private readonly columns: number;
   /** state * columns + column -> next state (a complete automaton: no failure links to follow). */
-  private readonly next: Int32Array;
+  private readonly next: Uint16Array | Uint32Array;
   /** The literals ending at a state (its own and, through suffix links, shorter ones): outputs[outputStart[s] .. outputStart[s + 1]). */
   private readonly outputStart: Int32Array;
   private readonly outputs: Int32Array;
@@ -229,15 +273,19 @@ export class LiteralIndex {
         }
       }
     }
-    this.next = Int32Array.from(trie.flat());
+    // Two bytes a cell while the states fit: the table is read once per character of every
+    // message, and half the size keeps more of it in cache (a measurable share of classify).
+    this.next = trie.length <= 0x10000 ? Uint16Array.from(trie.flat()) : Uint32Array.from(trie.flat());
     this.outputStart = new Int32Array(trie.length + 1);
     ending.forEach((ids, state) => (this.outputStart[state + 1] = this.outputStart[state]! + ids.length));
     this.outputs = Int32Array.from(ending.flat());
   }
 
   /** Where each literal (by number) first starts in `lower`, or -1 where it does not occur. */
-  firstIndexes(lower: string): Int32Array {
-    const first = new Int32Array(this.size).fill(-1);
+  firstIndexes(lower: string): number[] {
+    // A plain array, not an Int32Array: a typed array this size gets an off-heap buffer, and
+    // allocating (and later freeing) one per field cost more than the scan that fills it.
+    const first = new Array<number>(this.size).fill(-1);
     const { column, columns, next, outputStart, outputs, lengths } = this;
     let state = 0;
     for (let i = 0; i < lower.length; i++) {
