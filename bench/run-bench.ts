@@ -11,7 +11,8 @@
  * reported alongside. Peak RSS is the child's own `process.resourceUsage().maxRSS` (all threads).
  *
  * Environment: BENCH_MESSAGES (10000), BENCH_SMALL (2000), BENCH_REPEAT (1: median of N for the raw,
- * dry-run and too-old runs), BENCH_SKIP (comma list of: small, old, live, idle, classify, audit).
+ * dry-run and too-old runs), BENCH_SKIP (comma list of: small, old, live, idle, classify, audit; a partial
+ * run leaves BENCHMARKS.md alone), BENCH_WRITE_DOCS=0 (never touch BENCHMARKS.md).
  */
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -306,7 +307,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\nmachine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, Dovecot ${machine.dovecot}, load ${machine.load.join(' ')}\n\n${table}\n`);
   if (details.classify) process.stdout.write(`\n${(details.classify as { output: string }).output}\n`);
   if (details.audit) process.stdout.write(`\n${(details.audit as { output: string }).output}\n`);
-  updateBenchmarksMd(results, table);
+  // Only a complete run replaces the figures in BENCHMARKS.md: a partial one would drop the rows it skipped.
+  if (SKIP.size === 0 && process.env.BENCH_WRITE_DOCS !== '0') updateBenchmarksMd(results, table);
+  else process.stdout.write('\nBENCHMARKS.md left as it was (a partial run, or BENCH_WRITE_DOCS=0); the figures are in bench/results.json.\n');
   fs.rmSync(workDir, { recursive: true, force: true });
 }
 

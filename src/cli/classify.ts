@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { classify } from '../core/classify.js';
 import type { Classification } from '../core/classification.js';
-import { parseMessage } from '../mail/parse-message.js';
 import type { Policy } from '../policy/policy.js';
+import { classifySource } from '../worker/classify-source.js';
 import { loadPolicyOrExit } from './load-policy-or-exit.js';
 import { UserError } from './user-error.js';
 
@@ -63,7 +62,7 @@ function walk(dir: string): string[] {
   return found;
 }
 
-/** Read, parse and classify one file. Never throws: an unreadable file comes back with `error`. */
+/** Read and classify one file (headers first, the body only when needed, as the worker does). Never throws: an unreadable file comes back with `error`. */
 export async function classifyFile(file: string, policy: Policy, now: Date): Promise<ClassifiedFile> {
   let raw: Buffer;
   try {
@@ -72,8 +71,8 @@ export async function classifyFile(file: string, policy: Policy, now: Date): Pro
     return { file, messageId: null, from: null, classification: null, error: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
   }
   try {
-    const message = await parseMessage(raw, { maxBytes: policy.data.limits.maxMessageBytes });
-    return { file, messageId: message.messageId, from: message.from?.address ?? null, classification: classify(message, policy, now) };
+    const { headers, classification } = await classifySource(raw, policy, now, { maxBytes: policy.data.limits.maxMessageBytes });
+    return { file, messageId: headers.messageId, from: headers.from?.address ?? null, classification };
   } catch (error) {
     return { file, messageId: null, from: null, classification: null, error: `cannot classify: ${(error as Error).message}` };
   }
