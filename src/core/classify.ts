@@ -16,27 +16,20 @@ type Field = 'subject' | 'body' | 'attachment';
 
 /**
  * One field of the message as the rules see it: the text as written, and where each of the
- * policy's prefilter literals first occurs in it (lower-cased), found in one pass.
+ * policy's prefilter literals first occurs in it (ASCII case ignored), found in one pass.
  */
 const NOTHING_FOUND: readonly number[] = [];
 
 class FieldText {
-  /** Literal number -> first position in the lower-cased text, or -1. */
+  /** Literal number -> first position in the text, or -1. */
   readonly firstIndexOf: readonly number[];
-  /**
-   * Lower-casing kept every character in place, so a position found in the lower-cased text is the
-   * same position in `text` (false only when a character such as U+0130 grew into two).
-   */
-  readonly aligned: boolean;
 
   constructor(
     readonly text: string,
     literals: LiteralIndex,
   ) {
-    const lower = text.toLowerCase();
-    this.aligned = lower.length === text.length;
     // An empty field (most messages have no attachment text) is never searched: mayMatch stops first.
-    this.firstIndexOf = text.length === 0 ? NOTHING_FOUND : literals.firstIndexes(lower);
+    this.firstIndexOf = text.length === 0 ? NOTHING_FOUND : literals.firstIndexes(text);
   }
 }
 type Texts = Record<Field, FieldText>;
@@ -67,7 +60,7 @@ function mayMatch(rule: CompiledRule, field: FieldText): boolean {
  * word every match starts with (0 when there are none to go by), or -1 when none occurs.
  */
 function searchStart(rule: CompiledRule, field: FieldText): number {
-  if (rule.leadingIds === null || !field.aligned) return 0;
+  if (rule.leadingIds === null) return 0;
   let start = -1;
   for (const id of rule.leadingIds) {
     const index = field.firstIndexOf[id]!;

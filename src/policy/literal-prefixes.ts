@@ -236,6 +236,10 @@ export class LiteralIndex {
       }
     }
     this.columns = columns;
+    // The rules match with /i and without /u: a letter then matches only its own ASCII other case,
+    // never a non-ASCII look-alike (ECMA-262 Canonicalize), so folding A-Z here finds exactly the
+    // places a rule can match, in the text as written: no lower-cased copy, positions unchanged.
+    for (let code = 65; code <= 90; code++) this.column[code] = this.column[code + 32]!;
 
     // The trie, then breadth-first failure links folded into a complete transition table.
     const trie: number[][] = [new Array<number>(columns).fill(-1)];
@@ -281,15 +285,15 @@ export class LiteralIndex {
     this.outputs = Int32Array.from(ending.flat());
   }
 
-  /** Where each literal (by number) first starts in `lower`, or -1 where it does not occur. */
-  firstIndexes(lower: string): number[] {
+  /** Where each literal (by number) first starts in `text`, ASCII case ignored, or -1 where it does not occur. */
+  firstIndexes(text: string): number[] {
     // A plain array, not an Int32Array: a typed array this size gets an off-heap buffer, and
     // allocating (and later freeing) one per field cost more than the scan that fills it.
     const first = new Array<number>(this.size).fill(-1);
     const { column, columns, next, outputStart, outputs, lengths } = this;
     let state = 0;
-    for (let i = 0; i < lower.length; i++) {
-      const code = lower.charCodeAt(i);
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
       state = next[state * columns + (code < 128 ? column[code]! : 0)]!;
       for (let o = outputStart[state]!, end = outputStart[state + 1]!; o < end; o++) {
         const id = outputs[o]!;
