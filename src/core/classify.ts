@@ -83,6 +83,11 @@ function execRule(rule: CompiledRule, field: FieldText): RegExpExecArray | null 
   return scan.exec(field.text);
 }
 
+/** execRule on a bare text: lets a test hold the prefilter to `rule.regex.exec(text)` (test/unit/classify-prefilter.test.ts). */
+export function prefilteredExec(rule: CompiledRule, text: string, literals: LiteralIndex): RegExpExecArray | null {
+  return execRule(rule, new FieldText(text, literals));
+}
+
 interface HeaderOutcome {
   final: Classification | null;
   hospital: Hospital | null;
