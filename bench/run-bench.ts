@@ -28,6 +28,8 @@ const CLI = path.join(REPO_ROOT, 'dist/cli.js');
 const N = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const SMALL = Number(process.env.BENCH_SMALL ?? 2_000);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
+/** The start-up flags of docs/deploy/pcn-autoreply.service and dist/cli.js's #! line. */
+const WORKER_NODE_FLAGS = '--max-semi-space-size=1';
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const NOW = '2026-11-20T09:00:00Z';
 const MAILBOX = 'rivermarsh.pcnalliance@nhs.net';
@@ -125,7 +127,9 @@ function workerEnv(folder: string, database: string, policyFile: string, extra: 
 
 async function worker(folder: string, database: string, policyFile: string, dryRun: boolean, extra: Record<string, string> = {}): Promise<ChildRun> {
   const cpuProf = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(REPO_ROOT, 'bench/out')}`, `--cpu-prof-name=${path.basename(database, '.sqlite')}.cpuprofile`] : [];
-  const run = await runChild([...cpuProf, CLI, 'once', '--now', NOW, ...(dryRun ? ['--dry-run'] : [])], workerEnv(folder, database, policyFile, extra));
+  // Started as the service files in docs/deploy/ start it; BENCH_NODE_FLAGS replaces the flags (to try others side by side).
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? WORKER_NODE_FLAGS).split(' ').filter(Boolean);
+  const run = await runChild([...nodeFlags, ...cpuProf, CLI, 'once', '--now', NOW, ...(dryRun ? ['--dry-run'] : [])], workerEnv(folder, database, policyFile, extra));
   if (run.code !== 0 || !run.stats) throw new Error(`worker pass on ${folder} failed (exit ${run.code}):\n${run.stdout}\n${run.stderr.slice(-4000)}`);
   return run;
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 import { Command, CommanderError } from 'commander';
 import { UserError } from './cli/user-error.js';
 

@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
 import { MailSourceError } from '../mail/imap-source.js';
 import { createParsePool } from '../mail/parse-pool.js';
@@ -152,12 +153,14 @@ function fixedClock(iso: string): () => Date {
 /** A bar on a terminal; off a terminal (cron, systemd), a plain log line every few seconds. */
 function progressReporter(logger: Logger): { update: (done: number, total: number) => void; stop: () => void } {
   if (process.stderr.isTTY) {
+    // Loaded only on a terminal: a service never draws a bar, so it need not hold the module.
+    const progress = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
     let bar: cliProgress.SingleBar | null = null;
     return {
       update(done, total) {
         if (total < 200) return;
         if (!bar) {
-          bar = new cliProgress.SingleBar({ format: 'messages [{bar}] {value}/{total} {percentage}% eta {eta}s', stream: process.stderr, noTTYOutput: false }, cliProgress.Presets.shades_classic);
+          bar = new progress.SingleBar({ format: 'messages [{bar}] {value}/{total} {percentage}% eta {eta}s', stream: process.stderr, noTTYOutput: false }, progress.Presets.shades_classic);
           bar.start(total, 0);
         }
         bar.update(done);

@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import nodemailer, { type Transporter, type TransportOptions } from 'nodemailer';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+// nodemailer (about 14 MB of a process's memory) is loaded on the first reply, not at start: a dry
+// run or a pass with nothing to answer never needs it (issue 7: RSS < 150 MB).
+import type { Transporter, TransportOptions } from 'nodemailer';
 import type { RenderedReply } from '../core/render-reply.js';
 
 export interface SendResult {
@@ -102,6 +103,7 @@ export class SmtpSender implements ReplySender {
     let auth: object | undefined;
     if (options.auth?.type === 'password') auth = { user: options.auth.user, pass: options.auth.pass };
     if (options.auth?.type === 'oauth2') auth = { type: 'OAuth2', user: options.auth.user, accessToken: await options.auth.accessToken({ forceRefresh }) };
+    const { default: nodemailer } = await import('nodemailer');
     this.transport = nodemailer.createTransport({
       host: options.host,
       port: options.port,
@@ -152,6 +154,7 @@ export class OutboxSender implements ReplySender {
   }
 
   async send(reply: RenderedReply): Promise<SendResult> {
+    const { default: MailComposer } = await import('nodemailer/lib/mail-composer/index.js');
     const raw = await new MailComposer(mailOptions(reply)).compile().build();
     const name = reply.messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._-]/g, '_');
     const file = join(this.dir, `${name}.eml`);
