@@ -51,8 +51,8 @@ export function fastPdfText(bytes: Uint8Array, onDecline?: (reason: string) => v
 function readPdf(bytes: Uint8Array): FastPdfText {
   if (bytes.length > MAX_INPUT_BYTES) notSure('too large');
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
-  // 7.6 encryption, 7.5.8 cross-reference streams and 7.5.7 object streams: not read here.
-  if (source.includes('/Encrypt') || source.includes('/XRef') || source.includes('/ObjStm')) notSure('encrypted or compressed structure');
+  // 7.6: encryption is not read here.
+  if (source.includes('/Encrypt')) notSure('encrypted');
   if (!mayHaveCatalog(source)) return { ok: false, pdfjsError: 'Invalid PDF structure.' };
   return { ok: true, text: documentText(new PdfDocument(source)) };
 }
@@ -60,10 +60,11 @@ function readPdf(bytes: Uint8Array): FastPdfText {
 /**
  * pdf.js finds the catalog through a trailer (or, rebuilding a broken file, any object with a
  * /Root key); when neither can exist anywhere in the bytes, it throws "Invalid PDF structure."
- * (XRef.indexObjects). A name could spell Root with #-escapes (7.3.5), so any /R# counts too.
+ * (XRef.indexObjects). A name could spell Root with #-escapes (7.3.5), so any /R# counts too, and
+ * a cross-reference stream could point into compressed objects this check cannot see.
  */
 function mayHaveCatalog(source: string): boolean {
-  return source.includes('trailer') || source.includes('/Root') || source.includes('/R#');
+  return ['trailer', '/Root', '/R#', '/XRef'].some((word) => source.includes(word));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,6 +311,10 @@ function parseDict(lexer: Lexer, allowRefs: boolean, depth: number): PdfDict {
   }
 }
 
+function isCount(value: PdfValue | Token | undefined): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
 function isDict(value: PdfValue | undefined): value is PdfDict {
   return value instanceof Map;
 }
@@ -333,7 +338,10 @@ const OBJECT_OR_TRAILER = /(?<![0-9])(\d+)[\0\t\n\f\r ]+(\d+)[\0\t\n\f\r ]+obj(?
 
 class PdfDocument {
   private readonly objects = new Map<number, IndexedObject>();
-  trailer: PdfDict | undefined;
+  /** Trailer dictionaries, and those of cross-reference streams (7.5.8.2), in file order. */
+  private readonly trailers: PdfDict[] = [];
+  /** Annex F: a linearized file's first object. */
+  linearization: PdfDict | undefined;
   private inflatedBytes = 0;
   private readonly decoded = new Map<IndexedObject, string>();
 
@@ -343,17 +351,61 @@ class PdfDocument {
 
   private index(): void {
     const scan = new RegExp(OBJECT_OR_TRAILER.source, 'g');
+    const objectStreams: number[] = [];
     for (let match = scan.exec(this.source); match; match = scan.exec(this.source)) {
       const lexer = new Lexer(this.source, scan.lastIndex);
       if (match[1] === undefined) {
         const dict = parseValue(lexer, lexer.next(), true);
-        if (isDict(dict)) this.trailer = dict;
+        if (isDict(dict)) this.trailers.push(dict);
       } else {
+        const num = Number(match[1]);
+        const object = this.readObject(lexer, Number(match[2]));
         // A later definition replaces an earlier one (7.5.6 incremental updates).
-        this.objects.set(Number(match[1]), this.readObject(lexer, Number(match[2])));
+        this.objects.set(num, object);
+        const type = isDict(object.value) ? nameOf(object.value.get('Type')) : undefined;
+        if (type === 'XRef' && isDict(object.value)) this.trailers.push(object.value);
+        if (isDict(object.value) && object.value.has('Linearized')) this.linearization ??= object.value;
+        if (type === 'ObjStm') objectStreams.push(num);
       }
       scan.lastIndex = lexer.pos;
     }
+    for (const num of objectStreams) this.indexObjectStream(num);
+  }
+
+  /**
+   * The newest trailer that names a catalog (a linearized file's last trailer may not, 7.5.6 and
+   * Annex F).
+   */
+  get trailer(): PdfDict | undefined {
+    return this.trailers.findLast((trailer) => trailer.has('Root'));
+  }
+
+  /** 7.5.7: /N pairs "object-number offset", then the objects from /First on, all generation 0. */
+  private indexObjectStream(num: number): void {
+    const entry = this.objects.get(num);
+    const dict = entry?.value;
+    if (!entry || !isDict(dict)) return notSure('object stream vanished');
+    const count = this.resolve(dict.get('N'));
+    const first = this.resolve(dict.get('First'));
+    if (!isCount(count) || !isCount(first)) notSure('bad object stream header');
+    const data = this.streamData(new PdfRef(num, entry.gen));
+    const header = new Lexer(data, 0, first);
+    for (let i = 0; i < count; i++) {
+      const objectNumber = header.next();
+      const offset = header.next();
+      if (!isCount(objectNumber) || !isCount(offset)) notSure('bad object stream header');
+      // Defined twice: only the cross-reference stream, not read here, says which one counts.
+      if (this.objects.has(objectNumber)) notSure('object both compressed and not');
+      const lexer = new Lexer(data, first + offset);
+      this.objects.set(objectNumber, { gen: 0, value: parseValue(lexer, lexer.next(), true) });
+    }
+  }
+
+  /** The dictionary of the stream `ref` points to. */
+  streamDict(ref: PdfValue | undefined): PdfDict {
+    const entry = ref instanceof PdfRef ? this.entry(ref) : undefined;
+    if (entry?.stream === undefined || !isDict(entry.value)) return notSure('not a stream');
+    return entry.value;
   }
 
   private readObject(lexer: Lexer, gen: number): IndexedObject {
@@ -454,6 +506,7 @@ class PdfDocument {
 type Box = [number, number, number, number];
 
 interface Page {
+  num: number;
   dict: PdfDict;
   resources: PdfDict;
   /** pdf.js's Page.view: the crop box within the media box; glyphs outside it are dropped. */
@@ -487,7 +540,20 @@ function pagesOf(document: PdfDocument): Page[] {
   if (!(root instanceof PdfRef)) return notSure('no page tree');
   const pages: Page[] = [];
   collectPages(document, root, { resources: undefined, mediaBox: undefined, cropBox: undefined }, pages, new Set(), 0);
+  checkLinearization(document, pages);
   return pages;
+}
+
+/**
+ * pdf.js takes the page count of a linearized file from /N and its first page from /O (Annex F);
+ * the page tree must agree.
+ */
+function checkLinearization(document: PdfDocument, pages: Page[]): void {
+  const linearization = document.linearization;
+  if (!linearization) return;
+  if (document.get(linearization, 'N') !== pages.length || document.get(linearization, 'O') !== pages[0]?.num) {
+    notSure('linearization dictionary disagrees with the page tree');
+  }
 }
 
 /**
@@ -506,7 +572,7 @@ function collectPages(document: PdfDocument, ref: PdfRef, inherited: Inherited, 
   const type = nameOf(document.get(node, 'Type'));
   if (type === 'Page') {
     if (pages.length >= MAX_PAGES) notSure('too many pages');
-    pages.push({ dict: node, resources: document.dict(here.resources) ?? new Map(), view: viewBox(document, here) });
+    pages.push({ num: ref.num, dict: node, resources: document.dict(here.resources) ?? new Map(), view: viewBox(document, here) });
     return 1;
   }
   if (type !== 'Pages') return notSure('page tree node of unknown type');
@@ -551,7 +617,10 @@ function boundingBox(document: PdfDocument, value: PdfValue | undefined): Box | 
 function pageText(document: PdfDocument, page: Page): string {
   const contents = document.resolve(page.dict.get('Contents'));
   const refs = contents === undefined || contents === null ? [] : Array.isArray(contents) ? contents : [page.dict.get('Contents') ?? null];
-  const data = refs.map((ref) => document.streamData(ref)).join('\n');
+  // pdf.js merges a content stream's own /Resources into the page's; not followed here.
+  if (refs.some((ref) => document.streamDict(ref).has('Resources'))) notSure('resources on a content stream');
+  // pdf.js concatenates the streams of a /Contents array with nothing between them (7.8.2).
+  const data = refs.map((ref) => document.streamData(ref)).join('');
   const builder = new PageTextBuilder(document, page);
   runContentStream(data, builder);
   return builder.finish();
@@ -569,12 +638,14 @@ interface Glyph {
 }
 
 interface FontModel {
-  /** pdf.js's font.name: two resource names for one base font do not start a new text item. */
-  baseFont: string;
+  /** pdf.js's font.name: two resource names for one font of this name do not start a new text item. */
+  name: string;
   bytesPerCode: 1 | 2;
   glyph(code: number): Glyph;
 }
 
+/** fontMatrix[0] of every font read here (9.2.4: glyph space is 1/1000 of text space). */
+const FONT_MATRIX_SCALE = 0.001;
 const FLAG_SYMBOLIC = 4;
 const FLAG_NONSYMBOLIC = 32;
 
@@ -598,22 +669,37 @@ function loadFont(document: PdfDocument, fontRef: PdfValue | undefined): FontMod
   const baseFont = nameOf(document.get(font, 'BaseFont')) ?? '';
   // pdf.js reroutes some CJK-named fonts and symbol fonts to other encodings.
   if (/[^\x20-\x7e]/.test(baseFont) || /Symbol|Dingbats|Wingdings/i.test(baseFont)) notSure('special font name');
-  if (subtype === 'Type0') return loadCompositeFont(document, font, baseFont);
-  if (subtype === 'Type1' || subtype === 'TrueType' || subtype === 'MMType1') return loadSimpleFont(document, font, baseFont, subtype);
+  if (subtype === 'Type0') return loadCompositeFont(document, font);
+  if (subtype === 'Type1' || subtype === 'TrueType') return loadSimpleFont(document, font, baseFont, subtype);
   return notSure(`font subtype ${subtype ?? 'missing'}`);
 }
 
+/**
+ * pdf.js's font.name, which decides whether a change of font starts a new text item: the
+ * descriptor's /FontName, or /BaseFont when they agree (pdf.js's rules when they do not are not
+ * copied here).
+ */
+function pdfjsFontName(document: PdfDocument, baseFont: string, descriptor: PdfDict | undefined): string {
+  const fontName = descriptor ? document.get(descriptor, 'FontName') : undefined;
+  if (fontName !== undefined && nameOf(fontName) !== baseFont) notSure('FontName differs from BaseFont');
+  return baseFont;
+}
+
 /** 9.7: a Type0 font, here only Identity-H with a ToUnicode CMap (two-byte codes, CID = code). */
-function loadCompositeFont(document: PdfDocument, font: PdfDict, baseFont: string): FontModel {
+function loadCompositeFont(document: PdfDocument, font: PdfDict): FontModel {
   if (nameOf(document.get(font, 'Encoding')) !== 'Identity-H') notSure('composite font encoding');
   const descendants = document.get(font, 'DescendantFonts');
   const descendant = Array.isArray(descendants) && descendants.length === 1 ? document.dict(descendants[0]) : undefined;
   if (!descendant) return notSure('no descendant font');
+  const descriptor = document.dict(descendant.get('FontDescriptor')) ?? notSure('CID font without descriptor');
+  declineCompactFontFile(descriptor);
+  // pdf.js names a composite font after its descendant.
+  const name = pdfjsFontName(document, nameOf(document.get(descendant, 'BaseFont')) ?? '', descriptor);
   const toUnicode = readToUnicode(document, font) ?? notSure('composite font without ToUnicode');
   const widths = compositeWidths(document, descendant);
   const defaultWidth = document.get(descendant, 'DW');
   const fallbackWidth = typeof defaultWidth === 'number' ? Math.ceil(defaultWidth) : 1000;
-  return cachedGlyphs(baseFont, 2, (code) => {
+  return cachedGlyphs(name, 2, (code) => {
     const unicode = toUnicode.get(code) || notSure('code not in ToUnicode');
     return { unicode, width: widths.get(code) ?? fallbackWidth };
   });
@@ -644,9 +730,19 @@ function compositeWidths(document: PdfDocument, descendant: PdfDict): Map<number
   return widths;
 }
 
+/**
+ * A CFF or OpenType program (FontFile3, 9.9) may carry its own FontMatrix, which pdf.js then uses
+ * to scale advances; the arithmetic here assumes 1/1000.
+ */
+function declineCompactFontFile(descriptor: PdfDict | undefined): void {
+  if (descriptor?.has('FontFile3')) notSure('CFF or OpenType font program');
+}
+
 function loadSimpleFont(document: PdfDocument, font: PdfDict, baseFont: string, subtype: string): FontModel {
   const descriptor = document.dict(font.get('FontDescriptor'));
-  const embedded = descriptor !== undefined && ['FontFile', 'FontFile2', 'FontFile3'].some((key) => descriptor.has(key));
+  declineCompactFontFile(descriptor);
+  const name = pdfjsFontName(document, baseFont, descriptor);
+  const embedded = descriptor !== undefined && ['FontFile', 'FontFile2'].some((key) => descriptor.has(key));
   const standard = descriptor === undefined ? standardFontWidths(baseFont) : undefined;
   if (!descriptor && !standard) notSure('non-standard font without descriptor');
   // pdf.js gives a standard font without descriptor the Nonsymbolic flag.
@@ -658,19 +754,38 @@ function loadSimpleFont(document: PdfDocument, font: PdfDict, baseFont: string, 
   // With a ToUnicode CMap, pdf.js falls back to the encoding only when the font declares one.
   const encodingGivesUnicode = encoding !== undefined && (!toUnicode || encoding.declared);
   const width = simpleFontWidths(document, font, descriptor, standard);
-  return cachedGlyphs(baseFont, 1, (code) => {
+  const type1Program = descriptor?.has('FontFile') ?? false;
+  return cachedGlyphs(name, 1, (code) => {
     const glyphName = encoding?.glyphNames[code] || undefined;
+    if (subtype === 'Type1' && !embedded) declineUnnamedType1Code(encoding, code);
+    // pdf.js fills codes the PDF leaves to a Type 1 program's own encoding from that program.
+    if (type1Program && !toUnicode && !encoding?.base && !encoding?.differences.has(code)) notSure('built-in encoding');
+    const mapped = toUnicode?.get(code);
     // pdf.js: toUnicode.get(code) || fallbackToUnicode.get(code) || the code itself (declined).
+    if (mapped === '') notSure('empty ToUnicode value');
     const fromEncoding = encodingGivesUnicode && glyphName ? glyphUnicode(glyphName, code) : undefined;
-    const unicode = toUnicode?.get(code) || fromEncoding || notSure('unmapped character code');
+    const unicode = mapped || fromEncoding || notSure('unmapped character code');
     return { unicode, width: width(code, glyphName) };
   });
+}
+
+/**
+ * pdf.js draws a code of a non-embedded Type 1 font that has no glyph name (or .notdef) as a
+ * space, whatever ToUnicode says (Font._charToGlyph, missingFile); not followed here.
+ */
+function declineUnnamedType1Code(encoding: SimpleEncoding | undefined, code: number): void {
+  const name = encoding?.differences.get(code) ?? encoding?.glyphNames[code];
+  if (!name || name === '.notdef') notSure('unnamed code of a Type 1 font');
 }
 
 interface SimpleEncoding {
   glyphNames: string[];
   /** pdf.js hasEncoding: an honoured base encoding or /Differences. */
   declared: boolean;
+  /** The base encoding pdf.js honours (baseEncodingName), if any. */
+  base: string | undefined;
+  /** /Differences as written, .notdef included. */
+  differences: Map<number, string>;
 }
 
 /**
@@ -705,23 +820,25 @@ function simpleFontEncoding(
   if (symbolic) return undefined;
   const defaultName = subtype === 'TrueType' && !nonsymbolic ? 'WinAnsiEncoding' : 'StandardEncoding';
   const glyphNames = [...encodingNames(honoured ?? defaultName)];
-  applyDifferences(document, glyphNames, differences);
-  return { glyphNames, declared };
+  const differenceNames = readDifferences(document, differences);
+  // pdf.js keeps the base encoding's glyph where Differences says .notdef.
+  for (const [code, glyph] of differenceNames) if (glyph !== '.notdef') glyphNames[code] = glyph;
+  return { glyphNames, declared, base: honoured, differences: differenceNames };
 }
 
 /** 9.6.6.1 /Differences: a code, then the glyph names for it and the codes after it. */
-function applyDifferences(document: PdfDocument, names: string[], differences: PdfValue[]): void {
+function readDifferences(document: PdfDocument, differences: PdfValue[]): Map<number, string> {
+  const names = new Map<number, string>();
   let code = 0;
   for (const item of differences) {
     const value = document.resolve(item);
     if (typeof value === 'number') code = value;
     else if (value instanceof PdfName) {
       if (!Number.isInteger(code) || code < 0 || code > 255) notSure('bad Differences code');
-      // pdf.js keeps the base encoding's glyph where Differences says .notdef.
-      if (value.name !== '.notdef') names[code] = value.name;
-      code++;
+      names.set(code++, value.name);
     } else notSure('bad Differences entry');
   }
+  return names;
 }
 
 type WidthOf = (code: number, glyphName: string | undefined) => number;
@@ -750,11 +867,11 @@ function simpleFontWidths(
   return (_code, glyphName) => standard(glyphName);
 }
 
-function cachedGlyphs(baseFont: string, bytesPerCode: 1 | 2, make: (code: number) => Omit<Glyph, 'whitespace'>): FontModel {
+function cachedGlyphs(name: string, bytesPerCode: 1 | 2, make: (code: number) => Omit<Glyph, 'whitespace'>): FontModel {
   // A dense array for one-byte codes (a sparse one is slow in V8).
   const cache: (Glyph | undefined)[] = bytesPerCode === 1 ? new Array<Glyph | undefined>(256).fill(undefined) : [];
   return {
-    baseFont,
+    name,
     bytesPerCode,
     glyph(code) {
       let glyph = cache[code];
@@ -930,6 +1047,8 @@ interface Position {
 interface TextItem {
   initialized: boolean;
   width: number;
+  /** Width measured at earlier advance scales (pdf.js keeps both, and uses this when width is 0). */
+  totalWidth: number;
   height: number;
   advanceScale: number;
   fontSize: number;
@@ -964,14 +1083,14 @@ class PageTextBuilder {
   };
   private readonly saved: TextState[] = [];
   private readonly fonts = new Map<string, FontModel>();
-  private item: TextItem = { initialized: false, width: 0, height: 0, advanceScale: 1, fontSize: 0 };
+  private item: TextItem = { initialized: false, width: 0, totalWidth: 0, height: 0, advanceScale: 1, fontSize: 0 };
   /** Where the last kept glyph ended (pdf.js textContentItem.prevTransform). */
   private previous: Position | undefined;
   /** pdf.js twoLastChars / twoLastCharsPos. */
   private readonly lastChars = [' ', ' '];
   private lastCharsPos = 0;
   /** The font state the current item began with (pdf.js preTextState). */
-  private itemFont: { size: number; name: string | undefined; baseFont: string } | undefined;
+  private itemFont: { size: number; resourceName: string | undefined; fontName: string } | undefined;
 
   constructor(
     private readonly document: PdfDocument,
@@ -1020,8 +1139,17 @@ class PageTextBuilder {
 
   setTextMatrix(args: PdfValue[]): void {
     this.setTextMatrices(matrixArgs(args));
-    // pdf.js updateAdvanceScale: a changed scale inside an item splits its width; not followed here.
-    if (this.item.initialized && this.advanceScale() !== this.item.advanceScale) notSure('text scale changes mid-item');
+    this.updateAdvanceScale();
+  }
+
+  /** pdf.js updateAdvanceScale: an item whose scale changes keeps what it measured so far apart. */
+  private updateAdvanceScale(): void {
+    const item = this.item;
+    const scale = this.advanceScale();
+    if (!item.initialized || scale === item.advanceScale) return;
+    item.totalWidth += item.width * item.advanceScale;
+    item.width = 0;
+    item.advanceScale = scale;
   }
 
   /** 9.4.2 Td: pdf.js translateTextLineMatrix, then the text matrix follows the line matrix. */
@@ -1067,7 +1195,10 @@ class PageTextBuilder {
 
   /** pdf.js flushTextContentItem: ends the current item, which alone adds no text. */
   flush(): void {
-    this.item.initialized = false;
+    const item = this.item;
+    if (!item.initialized) return;
+    item.totalWidth += item.width * item.advanceScale;
+    item.initialized = false;
   }
 
   // -- text showing (pdf.js buildTextContentItem) --
@@ -1091,7 +1222,8 @@ class PageTextBuilder {
 
   private showGlyph(code: number, glyph: Glyph, spacing: number): void {
     const state = this.state;
-    const advance = (glyph.width * state.fontSize) / 1000;
+    // As pdf.js computes it (width times fontMatrix[0] times size), so that positions match bit for bit.
+    const advance = glyph.width * (FONT_MATRIX_SCALE * state.fontSize);
     if (advance < 0) notSure('negative width');
     if (code === 32) spacing += state.wordSpacing;
     if (glyph.whitespace) {
@@ -1116,9 +1248,9 @@ class PageTextBuilder {
   private flushOnFontChange(font: FontModel): void {
     const { fontSize, fontName } = this.state;
     const last = this.itemFont;
-    if (!last || last.size !== fontSize || (last.name !== fontName && last.baseFont !== font.baseFont)) {
+    if (!last || last.size !== fontSize || (last.resourceName !== fontName && last.fontName !== font.name)) {
       this.flush();
-      this.itemFont = { size: fontSize, name: fontName, baseFont: font.baseFont };
+      this.itemFont = { size: fontSize, resourceName: fontName, fontName: font.name };
     }
   }
 
@@ -1140,14 +1272,21 @@ class PageTextBuilder {
     return Math.hypot(ctm[0], ctm[1]) * Math.hypot(textLineMatrix[0], textLineMatrix[1]);
   }
 
+  /** pdf.js: the length of the text transform's second column, in its own order of operations. */
+  private currentHeight(): number {
+    const { ctm, textMatrix, fontSize } = this.state;
+    return Math.abs(ctm[3] * (textMatrix[3] * fontSize));
+  }
+
   /** pdf.js ensureTextContentItem. */
   private ensureItem(): void {
     if (this.item.initialized) return;
-    const { ctm, textMatrix, fontSize } = this.state;
+    const { fontSize } = this.state;
     this.item = {
       initialized: true,
       width: 0,
-      height: Math.abs(ctm[3] * textMatrix[3] * fontSize),
+      totalWidth: 0,
+      height: this.currentHeight(),
       advanceScale: this.advanceScale(),
       fontSize,
     };
@@ -1176,7 +1315,7 @@ class PageTextBuilder {
   private decideGap(gap: number, dy: number): boolean {
     const item = this.item;
     // pdf.js multiplies its thresholds by the sign of the item's width.
-    if (!(item.width > 0)) notSure('text item without positive width');
+    if (Math.sign(item.width || item.totalWidth) !== 1) notSure('text item without positive width');
     const size = item.fontSize;
     const shift = Math.abs(dy);
     if (isBelow(gap, size * NEGATIVE_SPACE_FACTOR)) {
@@ -1198,7 +1337,7 @@ class PageTextBuilder {
       this.flush();
       this.pieces.push(' ');
     } else item.width += gap;
-    if (this.mayFlush(compare(shift, item.height * VERTICAL_SHIFT_RATIO) !== 'below')) this.flush();
+    if (this.mayFlush(isAbove(shift, item.height * VERTICAL_SHIFT_RATIO))) this.flush();
     return true;
   }
 
@@ -1208,11 +1347,10 @@ class PageTextBuilder {
    */
   private mayFlush(decision: boolean | 'close'): boolean {
     if (decision !== 'close') return decision;
-    const { ctm, textMatrix, fontSize } = this.state;
     const item = this.item;
     const sameMeasures =
       !item.initialized ||
-      (item.fontSize === fontSize && item.height === Math.abs(ctm[3] * textMatrix[3] * fontSize) && item.advanceScale === this.advanceScale());
+      (item.fontSize === this.state.fontSize && item.height === this.currentHeight() && item.advanceScale === this.advanceScale());
     if (!sameMeasures) notSure('too close to a pdf.js threshold that ends an item');
     return false;
   }
@@ -1221,8 +1359,7 @@ class PageTextBuilder {
   private addFakeSpace(gap: number): void {
     const size = this.item.fontSize;
     // A wide gap ends the item; a Courier space is exactly at the limit, hence mayFlush.
-    const tooWide = compare(gap, size * SPACE_IN_FLOW_MAX_FACTOR);
-    const inFlow = !isBelow(gap, size * SPACE_IN_FLOW_MIN_FACTOR) && !this.mayFlush(tooWide === 'close' ? 'close' : tooWide === 'above');
+    const inFlow = !isBelow(gap, size * SPACE_IN_FLOW_MIN_FACTOR) && !this.mayFlush(isAbove(gap, size * SPACE_IN_FLOW_MAX_FACTOR));
     if (!inFlow) this.flush();
     this.resetLastChars();
     this.pieces.push(' ');
@@ -1257,22 +1394,30 @@ function isUprightScale(m: Matrix): boolean {
   return m[1] === 0 && m[2] === 0 && m[0] > 0 && m[3] > 0;
 }
 
-/** 'close' when pdf.js's own rounding could tip a comparison of the two either way. */
-function compare(value: number, threshold: number): 'below' | 'above' | 'close' {
+/**
+ * How `value` compares with `threshold`. Both are computed with pdf.js's own operations in its
+ * order, so an exact tie is a tie in pdf.js too; 'close' (near but not equal) is a call pdf.js's
+ * rounding could tip either way.
+ */
+function compare(value: number, threshold: number): 'below' | 'equal' | 'above' | 'close' {
+  if (value === threshold) return 'equal';
   const margin = 1e-7 * Math.max(1, Math.abs(threshold));
   if (value < threshold - margin) return 'below';
   if (value > threshold + margin) return 'above';
   return 'close';
 }
 
-/**
- * Whether `value` lies below `threshold`, for pdf.js's `<` and `<=` alike (`orEqual` only
- * documents which). Declines when the two are too close to tell.
- */
+/** pdf.js's `value < threshold` (or `<=` with `orEqual`); declines a close call. */
 function isBelow(value: number, threshold: number, orEqual = false): boolean {
   const comparison = compare(value, threshold);
-  if (comparison === 'close') notSure(`too close to a pdf.js threshold (${value} against ${threshold}${orEqual ? ', or equal' : ''})`);
-  return comparison === 'below';
+  if (comparison === 'close') notSure(`too close to a pdf.js threshold (${value} against ${threshold})`);
+  return comparison === 'below' || (orEqual && comparison === 'equal');
+}
+
+/** pdf.js's `value > threshold`, or 'close' for the caller to settle. */
+function isAbove(value: number, threshold: number): boolean | 'close' {
+  const comparison = compare(value, threshold);
+  return comparison === 'close' ? 'close' : comparison === 'above';
 }
 
 /** pdf.js getCharUnicodeCategory; right-to-left text is reordered by pdf.js, so declined too. */
@@ -1328,14 +1473,15 @@ function nameArg(args: PdfValue[]): string {
 function showSpacedText(builder: PageTextBuilder, args: PdfValue[]): void {
   const items = args[0];
   if (args.length !== 1 || !Array.isArray(items)) return notSure('TJ operand');
-  const fontSize = builder.fontSize;
+  // pdf.js: (-1 * fontSize) / 1000 per unit, in that order.
+  const perUnit = (-1 * builder.fontSize) / 1000;
   let pending = '';
   for (const item of items) {
     if (item instanceof PdfString) pending += item.bytes;
     else if (typeof item === 'number') {
       // pdf.js skips a zero and otherwise shows what came before with the shift after it.
       if (item === 0) continue;
-      builder.showText(pending, (item * -fontSize) / 1000);
+      builder.showText(pending, item * perUnit);
       pending = '';
     } else notSure('TJ item');
   }
