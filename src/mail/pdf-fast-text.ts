@@ -332,52 +332,157 @@ interface IndexedObject {
   value: PdfValue;
   /** Raw (still encoded) stream data, one char per byte. */
   stream?: string;
+  /** Where its "N G obj" starts, for an object not in an object stream. */
+  offset?: number;
+  /** The object stream holding it, and its place there (7.5.7). */
+  container?: { num: number; index: number };
 }
+
+/** One entry of the cross-reference data pdf.js reads (7.5.4 table, 7.5.8.3 stream). */
+type XrefEntry = { type: 'free' } | { type: 'plain'; offset: number; gen: number } | { type: 'compressed'; stream: number; index: number };
 
 const OBJECT_OR_TRAILER = /(?<![0-9])(\d+)[\0\t\n\f\r ]+(\d+)[\0\t\n\f\r ]+obj(?![^\0\t\n\f\r ()<>[\]{}/%])|(?<![^\0\t\n\f\r ()<>[\]{}/%])trailer(?![^\0\t\n\f\r ()<>[\]{}/%])/g;
 
 class PdfDocument {
   private readonly objects = new Map<number, IndexedObject>();
-  /** Trailer dictionaries, and those of cross-reference streams (7.5.8.2), in file order. */
-  private readonly trailers: PdfDict[] = [];
-  /** Annex F: a linearized file's first object. */
-  linearization: PdfDict | undefined;
+  private readonly objectsAt = new Map<number, IndexedObject>();
+  private readonly xref = new Map<number, XrefEntry>();
+  /** The trailer of the newest cross-reference section, the one pdf.js reads (its topDict). */
+  trailer: PdfDict | undefined;
   private inflatedBytes = 0;
   private readonly decoded = new Map<IndexedObject, string>();
+  /** pdf.js counts offsets from the %PDF- header (readers allow junk before it). */
+  private readonly headerOffset: number;
 
   constructor(readonly source: string) {
-    this.index();
+    this.headerOffset = Math.max(0, source.indexOf('%PDF-'));
+    const objectStreams = this.index();
+    this.readCrossReference();
+    for (const num of objectStreams) this.indexObjectStream(num);
   }
 
-  private index(): void {
+  /** Indexes the objects outside object streams; returns the object streams' numbers. */
+  private index(): number[] {
     const scan = new RegExp(OBJECT_OR_TRAILER.source, 'g');
     const objectStreams: number[] = [];
     for (let match = scan.exec(this.source); match; match = scan.exec(this.source)) {
       const lexer = new Lexer(this.source, scan.lastIndex);
       if (match[1] === undefined) {
-        const dict = parseValue(lexer, lexer.next(), true);
-        if (isDict(dict)) this.trailers.push(dict);
+        parseValue(lexer, lexer.next(), true); // read through it; pdf.js finds it from startxref
       } else {
         const num = Number(match[1]);
-        const object = this.readObject(lexer, Number(match[2]));
-        // A later definition replaces an earlier one (7.5.6 incremental updates).
+        const object = { ...this.readObject(lexer, Number(match[2])), offset: match.index };
+        // The cross-reference data says which definition counts (checked when fetched).
         this.objects.set(num, object);
-        const type = isDict(object.value) ? nameOf(object.value.get('Type')) : undefined;
-        if (type === 'XRef' && isDict(object.value)) this.trailers.push(object.value);
-        if (isDict(object.value) && object.value.has('Linearized')) this.linearization ??= object.value;
-        if (type === 'ObjStm') objectStreams.push(num);
+        this.objectsAt.set(match.index, object);
+        const dict = isDict(object.value) ? object.value : undefined;
+        // Annex F: pdf.js reads a linearized file from its hint tables on; not followed here.
+        if (dict?.has('Linearized')) notSure('linearized file');
+        if (dict && nameOf(dict.get('Type')) === 'ObjStm') objectStreams.push(num);
       }
       scan.lastIndex = lexer.pos;
     }
-    for (const num of objectStreams) this.indexObjectStream(num);
+    return objectStreams;
   }
 
   /**
-   * The newest trailer that names a catalog (a linearized file's last trailer may not, 7.5.6 and
-   * Annex F).
+   * 7.5.5: startxref names the newest cross-reference section; /Prev the older ones. pdf.js locates
+   * every object it fetches through them, and fails (or rebuilds) where they disagree with the
+   * file, so they are read here to check each fetched object against them.
    */
-  get trailer(): PdfDict | undefined {
-    return this.trailers.findLast((trailer) => trailer.has('Root'));
+  private readCrossReference(): void {
+    const { source } = this;
+    const keyword = source.lastIndexOf('startxref');
+    // pdf.js looks for startxref in the last 1024 bytes only.
+    if (keyword < 0 || keyword < source.length - 1024) notSure('no startxref near the end');
+    const digits = /^[\0\t\n\f\r ]*(\d+)/.exec(source.slice(keyword + 9, keyword + 40))?.[1];
+    let position: number | undefined = digits === undefined ? notSure('no startxref offset') : this.headerOffset + Number(digits);
+    const seen = new Set<number>();
+    while (position !== undefined) {
+      if (seen.has(position) || seen.size > 64) notSure('cross-reference loop');
+      seen.add(position);
+      const trailer = this.readXrefSection(position);
+      this.trailer ??= trailer;
+      if (trailer.has('XRefStm')) notSure('hybrid cross-reference');
+      const prev = this.resolve(trailer.get('Prev'));
+      position = prev === undefined ? undefined : isCount(prev) ? this.headerOffset + prev : notSure('bad /Prev');
+    }
+  }
+
+  /** One section: a table and its trailer, or a cross-reference stream. Newer entries win. */
+  private readXrefSection(position: number): PdfDict {
+    const lexer = new Lexer(this.source, position);
+    const first = lexer.next();
+    if (first instanceof Keyword && first.word === 'xref') return this.readXrefTable(lexer);
+    const start = new Lexer(this.source, position);
+    start.skipSpaceAndComments();
+    const stream = this.objectsAt.get(start.pos);
+    if (!stream?.stream || !isDict(stream.value) || nameOf(stream.value.get('Type')) !== 'XRef') return notSure('startxref points at nothing');
+    this.readXrefStream(stream.value, stream.stream);
+    return stream.value;
+  }
+
+  /** 7.5.4: subsections "first count", then "offset generation n|f" for each object. */
+  private readXrefTable(lexer: Lexer): PdfDict {
+    for (let token = lexer.next(); !(token instanceof Keyword && token.word === 'trailer'); token = lexer.next()) {
+      const count = lexer.next();
+      if (!isCount(token) || !isCount(count)) return notSure('bad cross-reference table');
+      for (let i = 0; i < count; i++) {
+        const offset = lexer.next();
+        const gen = lexer.next();
+        const kind = lexer.next();
+        if (!isCount(offset) || !isCount(gen) || !(kind instanceof Keyword && (kind.word === 'n' || kind.word === 'f'))) {
+          notSure('bad cross-reference entry');
+        }
+        this.addXrefEntry(token + i, kind.word === 'f' ? { type: 'free' } : { type: 'plain', offset, gen });
+      }
+    }
+    const trailer = parseValue(lexer, lexer.next(), true);
+    return isDict(trailer) ? trailer : notSure('bad trailer');
+  }
+
+  /** 7.5.8.3: /W field widths, /Index ranges, each entry's type defaulting to 1. */
+  private readXrefStream(dict: PdfDict, raw: string): void {
+    const widths = this.resolve(dict.get('W'));
+    if (!Array.isArray(widths) || widths.length !== 3 || !widths.every((w) => isCount(w) && w <= 8)) notSure('bad /W');
+    const [typeWidth, field2Width, field3Width] = widths as number[] as [number, number, number];
+    const size = this.resolve(dict.get('Size'));
+    const index = this.resolve(dict.get('Index')) ?? [0, size ?? 0];
+    if (!Array.isArray(index) || index.length % 2 !== 0 || !index.every(isCount)) return notSure('bad /Index');
+    const data = this.decode(dict, raw, true);
+    const entryLength = typeWidth + field2Width + field3Width;
+    let at = 0;
+    for (let range = 0; range < index.length; range += 2) {
+      const [first, count] = index.slice(range, range + 2) as [number, number];
+      for (let i = 0; i < count; i++, at += entryLength) {
+        if (at + entryLength > data.length) notSure('short cross-reference stream');
+        const type = typeWidth === 0 ? 1 : readField(data, at, typeWidth);
+        const field2 = readField(data, at + typeWidth, field2Width);
+        const field3 = readField(data, at + typeWidth + field2Width, field3Width);
+        if (type === 0) this.addXrefEntry(first + i, { type: 'free' });
+        else if (type === 1) this.addXrefEntry(first + i, { type: 'plain', offset: field2, gen: field3 });
+        else if (type === 2) this.addXrefEntry(first + i, { type: 'compressed', stream: field2, index: field3 });
+        else notSure('unknown cross-reference entry type');
+      }
+    }
+  }
+
+  private addXrefEntry(num: number, entry: XrefEntry): void {
+    if (!this.xref.has(num)) this.xref.set(num, entry);
+  }
+
+  /** Whether pdf.js, following the cross-reference data, would fetch this very definition. */
+  private checkAgainstXref(ref: PdfRef, found: IndexedObject): void {
+    const entry = this.xref.get(ref.num);
+    if (!entry || entry.type === 'free') return notSure('object free or absent in the cross-reference data');
+    if (entry.type === 'compressed') {
+      if (ref.gen !== 0 || found.container?.num !== entry.stream || found.container.index !== entry.index) notSure('compressed entry disagrees');
+      return;
+    }
+    // pdf.js reads "N G obj" at the offset, skipping white space and comments before it.
+    const lexer = new Lexer(this.source, this.headerOffset + entry.offset);
+    lexer.skipSpaceAndComments();
+    if (entry.gen !== ref.gen || found.offset !== lexer.pos) notSure('cross-reference offset disagrees');
   }
 
   /** 7.5.7: /N pairs "object-number offset", then the objects from /First on, all generation 0. */
@@ -397,7 +502,7 @@ class PdfDocument {
       // Defined twice: only the cross-reference stream, not read here, says which one counts.
       if (this.objects.has(objectNumber)) notSure('object both compressed and not');
       const lexer = new Lexer(data, first + offset);
-      this.objects.set(objectNumber, { gen: 0, value: parseValue(lexer, lexer.next(), true) });
+      this.objects.set(objectNumber, { gen: 0, value: parseValue(lexer, lexer.next(), true), container: { num, index: i } });
     }
   }
 
@@ -440,6 +545,7 @@ class PdfDocument {
   private entry(ref: PdfRef): IndexedObject {
     const found = this.objects.get(ref.num);
     if (!found || found.gen !== ref.gen) notSure(`missing object ${ref.num} ${ref.gen}`);
+    this.checkAgainstXref(ref, found);
     return found;
   }
 
@@ -474,16 +580,24 @@ class PdfDocument {
   }
 
   /** 7.4: only no filter or FlateDecode without a predictor. */
-  private decode(dict: PdfDict, raw: string): string {
+  /** 7.4: no filter or FlateDecode; PNG predictors only where cross-reference streams use them. */
+  private decode(dict: PdfDict, raw: string, allowPredictor = false): string {
     const filter = this.resolve(dict.get('Filter'));
     const filters = Array.isArray(filter) ? filter.map((f) => this.resolve(f)) : filter === undefined ? [] : [filter];
     if (filters.length === 0) return raw;
     if (filters.length > 1 || nameOf(filters[0]) !== 'FlateDecode') return notSure('unsupported filter');
-    const parms = this.resolve(dict.get('DecodeParms'));
-    if (parms !== undefined && parms !== null && !(Array.isArray(parms) && parms.every((p) => p === null))) {
-      notSure('decode parameters');
-    }
-    return this.inflate(raw);
+    let parms = this.resolve(dict.get('DecodeParms'));
+    if (Array.isArray(parms) && parms.length === 1) parms = this.resolve(parms[0]);
+    const inflated = this.inflate(raw);
+    if (parms === undefined || parms === null) return inflated;
+    const predictor = isDict(parms) ? this.resolve(parms.get('Predictor')) ?? 1 : undefined;
+    if (predictor === 1) return inflated;
+    if (!allowPredictor || !isDict(parms) || typeof predictor !== 'number' || predictor < 10 || predictor > 15) return notSure('decode parameters');
+    const columns = this.resolve(parms.get('Columns')) ?? 1;
+    const colors = this.resolve(parms.get('Colors')) ?? 1;
+    const bits = this.resolve(parms.get('BitsPerComponent')) ?? 8;
+    if (!isCount(columns) || colors !== 1 || bits !== 8) return notSure('predictor parameters');
+    return undoPngPredictor(inflated, columns);
   }
 
   private inflate(raw: string): string {
@@ -500,13 +614,60 @@ class PdfDocument {
   }
 }
 
+/** A big-endian number of `width` bytes (7.5.8.3); a width of 0 gives 0. */
+function readField(data: string, at: number, width: number): number {
+  let value = 0;
+  for (let i = 0; i < width; i++) value = value * 256 + data.charCodeAt(at + i);
+  return value;
+}
+
+/**
+ * 7.4.4.4 PNG predictors (one byte a pixel, as cross-reference streams have them): each row is a
+ * filter type byte and `columns` bytes, predicted from the byte to the left and the row above.
+ */
+function undoPngPredictor(data: string, columns: number): string {
+  const rowLength = columns + 1;
+  if (columns === 0 || data.length % rowLength !== 0) notSure('predicted data of odd length');
+  const out = Buffer.alloc((data.length / rowLength) * columns);
+  for (let row = 0; row * rowLength < data.length; row++) {
+    const filter = data.charCodeAt(row * rowLength);
+    for (let col = 0; col < columns; col++) {
+      const raw = data.charCodeAt(row * rowLength + 1 + col);
+      const left = col > 0 ? (out[row * columns + col - 1] ?? 0) : 0;
+      const up = row > 0 ? (out[(row - 1) * columns + col] ?? 0) : 0;
+      const upLeft = row > 0 && col > 0 ? (out[(row - 1) * columns + col - 1] ?? 0) : 0;
+      out[row * columns + col] = (raw + pngPrediction(filter, left, up, upLeft)) & 0xff;
+    }
+  }
+  return out.toString('latin1');
+}
+
+function pngPrediction(filter: number, left: number, up: number, upLeft: number): number {
+  switch (filter) {
+    case 0:
+      return 0;
+    case 1:
+      return left;
+    case 2:
+      return up;
+    case 3:
+      return (left + up) >> 1;
+    case 4: {
+      const estimate = left + up - upLeft;
+      const [toLeft, toUp, toUpLeft] = [Math.abs(estimate - left), Math.abs(estimate - up), Math.abs(estimate - upLeft)];
+      return toLeft <= toUp && toLeft <= toUpLeft ? left : toUp <= toUpLeft ? up : upLeft;
+    }
+    default:
+      return notSure('unknown PNG filter');
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pages (7.7.3)
 
 type Box = [number, number, number, number];
 
 interface Page {
-  num: number;
   dict: PdfDict;
   resources: PdfDict;
   /** pdf.js's Page.view: the crop box within the media box; glyphs outside it are dropped. */
@@ -540,21 +701,9 @@ function pagesOf(document: PdfDocument): Page[] {
   if (!(root instanceof PdfRef)) return notSure('no page tree');
   const pages: Page[] = [];
   collectPages(document, root, { resources: undefined, mediaBox: undefined, cropBox: undefined }, pages, new Set(), 0);
-  checkLinearization(document, pages);
   return pages;
 }
 
-/**
- * pdf.js takes the page count of a linearized file from /N and its first page from /O (Annex F);
- * the page tree must agree.
- */
-function checkLinearization(document: PdfDocument, pages: Page[]): void {
-  const linearization = document.linearization;
-  if (!linearization) return;
-  if (document.get(linearization, 'N') !== pages.length || document.get(linearization, 'O') !== pages[0]?.num) {
-    notSure('linearization dictionary disagrees with the page tree');
-  }
-}
 
 /**
  * Walks the page tree in order. pdf.js finds page N through the /Count of each node, so every
@@ -572,7 +721,7 @@ function collectPages(document: PdfDocument, ref: PdfRef, inherited: Inherited, 
   const type = nameOf(document.get(node, 'Type'));
   if (type === 'Page') {
     if (pages.length >= MAX_PAGES) notSure('too many pages');
-    pages.push({ num: ref.num, dict: node, resources: document.dict(here.resources) ?? new Map(), view: viewBox(document, here) });
+    pages.push({ dict: node, resources: document.dict(here.resources) ?? new Map(), view: viewBox(document, here) });
     return 1;
   }
   if (type !== 'Pages') return notSure('page tree node of unknown type');

@@ -417,6 +417,43 @@ describe('fastPdfText on PDF 1.5 object and cross-reference streams', () => {
   });
 });
 
+/** 7.5.6: a new version of object `num` appended with its own xref section and a /Prev trailer. */
+function withIncrementalUpdate(pdf: Buffer, num: number, body: string): Buffer {
+  const previous = /startxref\s+(\d+)/.exec(pdf.toString('latin1', pdf.length - 64))?.[1];
+  const root = /\/Root (\d+) 0 R/.exec(pdf.toString('latin1'))?.[1];
+  const size = /\/Size (\d+)/.exec(pdf.toString('latin1'))?.[1];
+  const object = Buffer.from(`${num} 0 obj\n${body}\nendobj\n`, 'latin1');
+  const xref = pdf.length + object.length;
+  const section = `xref\n${num} 1\n${String(pdf.length).padStart(10, '0')} 00000 n \ntrailer\n<< /Size ${size} /Root ${root} 0 R /Prev ${previous} >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.concat([pdf, object, Buffer.from(section, 'latin1')]);
+}
+
+describe('fastPdfText follows the cross-reference data as pdf.js does', () => {
+  const content = 'BT /F1 12 Tf 72 720 Td (original text) Tj ET';
+
+  it('reads the newest version of an incrementally updated object', async () => {
+    const pdf = buildPdf([{ content }]);
+    const contentNum = Number(/\/Contents (\d+) 0 R/.exec(pdf.toString('latin1'))?.[1]);
+    const updated = 'BT /F1 12 Tf 72 720 Td (updated text) Tj ET';
+    const text = await expectSameAsUnpdf(withIncrementalUpdate(pdf, contentNum, `<< /Length ${updated.length} >>\nstream\n${updated}\nendstream`));
+    expect(text).toBe('updated text');
+  });
+
+  it.each([
+    ['an offset that points into another object', (pdf: Buffer) => {
+      const text = pdf.toString('latin1');
+      const entries = text.slice(text.lastIndexOf('\nxref'));
+      const entry = /\n(\d{10}) 00000 n/.exec(entries.slice(entries.indexOf('65535 f')))!;
+      const broken = String(Number(entry[1]) + 3).padStart(10, '0');
+      return Buffer.from(text.slice(0, text.lastIndexOf('\nxref')) + entries.replace(entry[1]!, broken), 'latin1');
+    }],
+    ['no startxref', (pdf: Buffer) => Buffer.from(pdf.toString('latin1').replace('startxref', 'startxxxx'), 'latin1')],
+    ['a linearized file', (pdf: Buffer) => Buffer.from(pdf.toString('latin1').replace('<< /Type /Catalog', '<< /Linearized 1 /Type /Catalog'), 'latin1')],
+  ])('declines %s', (_name, damage) => {
+    expect(fastPdfText(damage(buildPdf([{ content }])))).toBeNull();
+  });
+});
+
 describe('the benchmark corpus "PDF-like" attachment', () => {
   /** As bench/generate-corpus.ts writes it: a header, a catalog, 200 KB of random bytes, no trailer. */
   function pdfLike(): Buffer {
