@@ -5,10 +5,11 @@
  * The text is meant to equal what unpdf's `extractText(document, { mergePages: true })` gives, so
  * the classifier sees the same cues whichever path ran. It therefore mirrors pdf.js's
  * `getTextContent` (src/core/evaluator.js): where pdf.js puts a space or a line break depends on
- * glyph positions, so positions are tracked the way pdf.js tracks them. Whenever this module cannot
- * be certain of the outcome (an unsupported feature, a font it cannot map, a glyph width it does
- * not know closely enough to decide a space, anything malformed) it answers null, meaning "ask
- * unpdf". It never guesses.
+ * glyph positions, so positions are computed with pdf.js's own arithmetic, and objects are
+ * located the way pdf.js locates them. Whenever this module cannot be certain of the outcome (an
+ * unsupported feature, a font it cannot map, a comparison too close to call, cross-reference data
+ * that disagrees with the file, anything malformed) it answers null, meaning "ask unpdf". It
+ * never guesses.
  *
  * Pure and synchronous; node:zlib is the only dependency.
  */
@@ -51,6 +52,8 @@ export function fastPdfText(bytes: Uint8Array, onDecline?: (reason: string) => v
 function readPdf(bytes: Uint8Array): FastPdfText {
   if (bytes.length > MAX_INPUT_BYTES) notSure('too large');
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  // 7.5.2: pdf.js looks for the header in the first 1024 bytes.
+  if (!source.slice(0, 1024).includes('%PDF-')) notSure('no header');
   // 7.6: encryption is not read here.
   if (source.includes('/Encrypt')) notSure('encrypted');
   if (!mayHaveCatalog(source)) return { ok: false, pdfjsError: 'Invalid PDF structure.' };
@@ -324,8 +327,8 @@ function nameOf(value: PdfValue | undefined): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// File structure (7.5): objects found by scanning for "N G obj", which also survives broken
-// cross-reference offsets (pdf.js rebuilds the same way when its xref is unusable).
+// File structure (7.5): objects are found by scanning for "N G obj", then each one fetched is
+// checked against the cross-reference data pdf.js would follow to it.
 
 interface IndexedObject {
   gen: number;
