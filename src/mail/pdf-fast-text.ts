@@ -1138,10 +1138,21 @@ function utf16ToString(raw: string): string {
 // ---------------------------------------------------------------------------------------------
 // Content streams (8.2, 9.4): only what moves text or changes which font is used.
 
-/** Every operator of ISO 32000-1 Annex A; pdf.js treats an unknown one in ways not copied here. */
-const KNOWN_OPERATORS = new Set(
-  ("b B b* B* BDC BI BMC BT BX c cm CS cs d d0 d1 Do DP EI EMC ET EX f F f* G g gs h i ID j J K k l m M MP n q Q " +
-    "re RG rg ri s S SC sc SCN scn sh T* Tc Td TD Tf Tj TJ TL Tm Tr Ts Tw Tz v w W W* y ' \"").split(' '),
+/**
+ * Every operator of ISO 32000-1 Annex A with its operand count (-1: any). pdf.js skips an operator
+ * with too few operands, drops surplus ones, carries operands over an unknown operator, and fails
+ * after too many broken path operators; none of that is copied, so any mismatch declines.
+ */
+const OPERAND_COUNTS = new Map(
+  Object.entries({
+    0: "b B b* B* BI BT BX EI EMC ET EX f F f* h ID n q Q s S T* W W*",
+    1: "BMC CS cs Do G g gs i j J M MP ri sh Tc Tj TJ TL Tr Ts Tw Tz w '",
+    2: 'BDC d d0 DP l m Td TD Tf',
+    3: 'RG rg "',
+    4: 'K k re v y',
+    6: 'c cm d1 Tm',
+    '-1': 'SC sc SCN scn',
+  }).flatMap(([count, operators]) => operators.split(' ').map((op): [string, number] => [op, Number(count)])),
 );
 
 function runContentStream(data: string, builder: PageTextBuilder): void {
@@ -1149,7 +1160,9 @@ function runContentStream(data: string, builder: PageTextBuilder): void {
   const operands: PdfValue[] = [];
   for (let token = lexer.next(); token !== undefined; token = lexer.next()) {
     if (token instanceof Keyword && !['true', 'false', 'null'].includes(token.word)) {
-      if (!KNOWN_OPERATORS.has(token.word)) notSure(`operator ${token.word}`);
+      const count = OPERAND_COUNTS.get(token.word);
+      if (count === undefined) notSure(`operator ${token.word}`);
+      if (count >= 0 && operands.length !== count) notSure(`operator ${token.word} with ${operands.length} operands`);
       builder.operator(token.word, operands);
       operands.length = 0;
     } else {
