@@ -1,6 +1,7 @@
 import type { Db } from '../store/open-database.js';
 import { caseReference, type CaseRow } from '../store/case-store.js';
 import { maskNhsNumbers } from '../core/nhs-number.js';
+import { rangeConditions, rangeParams, type KeyRange } from './audit-ranges.js';
 
 /** The columns an audit export reads: only these, so a million-case export skips bodies and traces. */
 export type AuditSourceRow = Pick<
@@ -94,16 +95,16 @@ export function roundedConfidence(confidence: number): number {
 // maskNhsNumbers changes only a subject holding one of its candidates: 3-3-4 digits (the same
 // space or hyphen twice, or none), not part of a longer number. This is that pattern, tested once:
 // any other subject is returned as it is, without the costlier masking pass.
-const MAY_HOLD_NHS_NUMBER = /(?<!\d)\d{3}([ -]?)\d{3}\1\d{4}(?!\d)/;
+export const MAY_HOLD_NHS_NUMBER = /(?<!\d)\d{3}([ -]?)\d{3}\1\d{4}(?!\d)/;
 
 export function maskedSubject(subject: string | null): string | null {
   if (subject === null) return null;
   return MAY_HOLD_NHS_NUMBER.test(subject) ? maskNhsNumbers(subject) : subject;
 }
 
-/** WHERE clause and parameters for a filter, shared by auditRows and auditLines. */
-export function auditWhere(filter: AuditFilter): { where: string; params: Record<string, unknown> } {
-  const where: string[] = [];
+/** WHERE clause and parameters for a filter, shared by auditRows and auditChunks; `more` adds conditions. */
+export function auditWhere(filter: AuditFilter, more: readonly string[] = []): { where: string; params: Record<string, unknown> } {
+  const where: string[] = [...more];
   const params: Record<string, unknown> = {};
   if (filter.since !== undefined) {
     where.push('received_at >= @since');
@@ -128,11 +129,14 @@ export function auditWhere(filter: AuditFilter): { where: string; params: Record
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
-/** Cases matching the filter, oldest first, streamed so a million rows never sit in memory at once. */
+/**
+ * Cases matching the filter, oldest first, streamed so a million rows never sit in memory at once;
+ * with a range, only the cases of that received_at range (audit-ranges.ts).
+ */
 export function auditRows(db: Db, filter?: AuditFilter): Generator<AuditSourceRow>;
-export function auditRows(db: Db, filter: AuditFilter, columns: 'table'): Generator<AuditTableRow>;
-export function* auditRows(db: Db, filter: AuditFilter = {}, columns: 'all' | 'table' = 'all'): Generator<AuditSourceRow | AuditTableRow> {
-  const { where, params } = auditWhere(filter);
+export function auditRows(db: Db, filter: AuditFilter, columns: 'table', range?: KeyRange): Generator<AuditTableRow>;
+export function* auditRows(db: Db, filter: AuditFilter = {}, columns: 'all' | 'table' = 'all', range?: KeyRange): Generator<AuditSourceRow | AuditTableRow> {
+  const { where, params } = auditWhere(filter, range ? rangeConditions(range) : []);
   const sql = `SELECT ${columns === 'table' ? AUDIT_TABLE_COLUMNS : AUDIT_SOURCE_COLUMNS} FROM cases ${where} ORDER BY received_at, id`;
-  yield* db.prepare(sql).iterate(params) as IterableIterator<AuditSourceRow>;
+  yield* db.prepare(sql).iterate(range ? { ...params, ...rangeParams(range) } : params) as IterableIterator<AuditSourceRow>;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { auditCsvLine, auditJsonLine } from '../../src/report/audit-format.js';
+import { auditCsvLine, auditJsonLine, auditTableLine } from '../../src/report/audit-format.js';
 import { auditRows, type AuditFilter } from '../../src/report/audit-records.js';
-import { auditLines } from '../../src/report/audit-sql.js';
+import { auditChunks, type AuditFormat } from '../../src/report/audit-sql.js';
 import { openDatabase, type Db } from '../../src/store/open-database.js';
 
 // The SQL-built export lines must equal, byte for byte, what the JavaScript formatters print.
@@ -78,27 +78,65 @@ function caseLog(): Db {
   return db;
 }
 
-function expected(db: Db, filter: AuditFilter, line: typeof auditJsonLine): string {
-  return [...auditRows(db, filter)].map(line).join('');
+function expected(db: Db, filter: AuditFilter, format: AuditFormat): string {
+  if (format === 'table') return [...auditRows(db, filter, 'table')].map(auditTableLine).join('');
+  return [...auditRows(db, filter)].map(format === 'json' ? auditJsonLine : auditCsvLine).join('');
 }
+
+function exported(db: Db, format: AuditFormat, filter: AuditFilter = {}, rowsPerRange?: number): string {
+  return Buffer.concat([...auditChunks(db, format, filter, rowsPerRange)]).toString('utf8');
+}
+
+const FORMATS: AuditFormat[] = ['json', 'csv', 'table'];
+const FILTERS: AuditFilter[] = [{}, { since: 0, until: Date.UTC(2030, 0, 1), status: 'replied' }, { organisation: 'ORG', category: 'urgent_clinical' }];
 
 describe('audit lines built by SQLite', () => {
   const db = caseLog();
-  for (const filter of [{}, { since: 0, until: Date.UTC(2030, 0, 1), status: 'replied' }, { organisation: 'ORG', category: 'urgent_clinical' }] as AuditFilter[]) {
-    it(`JSON Lines equal auditJsonLine (${JSON.stringify(filter)})`, () => {
-      const sql = [...auditLines(db, 'json', filter)].join('');
-      expect(sql.length).toBeGreaterThan(0);
-      expect(sql).toBe(expected(db, filter, auditJsonLine));
-    });
-    it(`CSV equals auditCsvLine (${JSON.stringify(filter)})`, () => {
-      expect([...auditLines(db, 'csv', filter)].join('')).toBe(expected(db, filter, auditCsvLine));
-    });
+  for (const filter of FILTERS) {
+    for (const format of FORMATS) {
+      // One case per range, a few, and the export's own size: ranges split at ties, and some hold no match.
+      it(`${format} equals the JavaScript formatter (${JSON.stringify(filter)})`, () => {
+        const want = expected(db, filter, format);
+        expect(want.length).toBeGreaterThan(0);
+        for (const rows of [1, 3, undefined]) expect(exported(db, format, filter, rows)).toBe(want);
+      });
+    }
   }
 
   it('masks NHS numbers in subjects that were stored unmasked', () => {
-    const subjects = [...auditLines(db, 'json')].map((line) => JSON.parse(/"subject":("(?:[^"\\]|\\.)*"|null)/.exec(line)![1]!) as string | null).join('\n');
+    const lines = exported(db, 'json').split('\n').filter(Boolean);
+    const subjects = lines.map((line) => JSON.parse(/"subject":("(?:[^"\\]|\\.)*"|null)/.exec(line)![1]!) as string | null).join('\n');
     expect(subjects).toContain('NHS 943 *** **** bloods');
     expect(subjects).not.toContain('9434765919');
     expect(subjects).toContain('943 *** **** and 943-***-**** and 943 476-5919 and 9434765918');
   });
+});
+
+describe('fast and exact ranges side by side', () => {
+  // Plain cases (the fast path's lines) between awkward ones (the exact path's), a few per
+  // received_at: each range's lines must come out the same whichever path built them.
+  const db = openDatabase(':memory:');
+  const insert = db.prepare(`INSERT INTO cases (message_key, message_id, received_at, from_address, organisation, subject, category, action,
+    confidence, status, urgent, reasons, policy_version, policy_hash, reply_to_address, replied_at, created_at, updated_at)
+    VALUES (@key, @messageId, @received, 'ward9@northmere.nhs.uk', @organisation, @subject, 'blood_test_request', 'reply', 0.9, 'replied',
+    @urgent, '[{"rule":"bloods","weight":3}]', '2026.1', 'abc123', 'ward9@northmere.nhs.uk', @replied, 0, 0)`);
+  const awkward = ['NHS 943 476 5919', '=SUM(A1)', 'a, b', 'two  spaces', 'tab\there', 'é', 'quote "q"', 'x'.repeat(60), null];
+  for (let i = 0; i < 300; i++) {
+    const received = Date.UTC(2026, 0, 1) + Math.floor(i / 3) * 60_000;
+    insert.run({
+      key: `k${i}`,
+      messageId: `<m${i}@x>`,
+      received,
+      organisation: i % 11 === 0 ? null : 'Northmere University Hospitals NHS Trust',
+      subject: i % 7 === 0 ? awkward[(i / 7) % awkward.length]! : `Request ${i} - Mr Test PATIENT`,
+      urgent: i % 5 === 0 ? 1 : 0,
+      replied: received + 1000,
+    });
+  }
+  for (const format of FORMATS) {
+    it(`${format}`, () => {
+      const want = expected(db, {}, format);
+      for (const rows of [1, 2, 5, 64]) expect(exported(db, format, {}, rows)).toBe(want);
+    });
+  }
 });
