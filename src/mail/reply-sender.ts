@@ -61,7 +61,8 @@ export interface SmtpSenderOptions {
 /** Sends over SMTP with a pool of up to 4 connections: a few TLS handshakes and logins for a whole pass. */
 export class SmtpSender implements ReplySender {
   readonly description: string;
-  private transport: Transporter | null = null;
+  /** One transport for the pass, shared by the replies in flight (created on the first of them). */
+  private transport: Promise<Transporter> | null = null;
 
   constructor(private readonly options: SmtpSenderOptions) {
     this.description = `smtp://${options.host}:${options.port}`;
@@ -86,25 +87,38 @@ export class SmtpSender implements ReplySender {
       return await action(await this.getTransport());
     } catch (error) {
       if (this.options.auth?.type !== 'oauth2' || (error as { code?: string }).code !== 'EAUTH') throw error;
-      this.transport?.close();
-      this.transport = null;
+      await this.close();
       return action(await this.getTransport(true));
     }
   }
 
   async close(): Promise<void> {
-    this.transport?.close();
+    const transport = this.transport;
     this.transport = null;
+    (await transport?.catch(() => null))?.close();
   }
 
-  private async getTransport(forceRefresh = false): Promise<Transporter> {
+  /**
+   * The replies in flight wait for the same transport: each making its own would open a pool per
+   * reply, and the extra pools would stay open.
+   */
+  private getTransport(forceRefresh = false): Promise<Transporter> {
     if (this.transport) return this.transport;
+    const created = this.createTransport(forceRefresh).catch((error: unknown) => {
+      if (this.transport === created) this.transport = null; // a failed start (a token refused) is tried afresh by the next reply
+      throw error;
+    });
+    this.transport = created;
+    return created;
+  }
+
+  private async createTransport(forceRefresh: boolean): Promise<Transporter> {
     const { options } = this;
     let auth: object | undefined;
     if (options.auth?.type === 'password') auth = { user: options.auth.user, pass: options.auth.pass };
     if (options.auth?.type === 'oauth2') auth = { type: 'OAuth2', user: options.auth.user, accessToken: await options.auth.accessToken({ forceRefresh }) };
     const { default: nodemailer } = await import('nodemailer');
-    this.transport = nodemailer.createTransport({
+    return nodemailer.createTransport({
       host: options.host,
       port: options.port,
       secure: options.secure,
@@ -120,7 +134,6 @@ export class SmtpSender implements ReplySender {
       socketTimeout: options.timeoutMs,
       tls: { rejectUnauthorized: options.tlsRejectUnauthorized },
     } as TransportOptions);
-    return this.transport;
   }
 }
 
