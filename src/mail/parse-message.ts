@@ -9,35 +9,31 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { MailParser, type AttachmentStream, type IconvConstructor, type MessageText } from 'mailparser';
 import type { AttachmentInfo, MailMessage } from '../core/message.js';
-import { decodeUtf8Strict, decodeWindows1252, hasHighBytes, isWindows1252Label } from './charset.js';
 import { htmlToText, MAX_HTML_CHARS } from './html-to-text.js';
+import {
+  cleanFilename,
+  decodeDeclaredCharset,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_PDF_BYTES,
+  describeError,
+  finishMessage,
+  MAX_ATTACHMENTS_LISTED,
+  MAX_TEXT_CHARS,
+  tryParseMessageFast,
+  type BodyResult,
+  type ParseMessageOptions,
+} from './parse-fast.js';
 import { parseHeaderBlockWithProblems } from './parse-headers.js';
 import { extractPdfText } from './pdf-text.js';
-import { parseSimpleBody } from './parse-simple.js';
-import { splitSections } from './text-sections.js';
 
-export interface ParseMessageOptions {
-  /** Messages larger than this are parsed from their first maxBytes only. Default 10 MB. */
-  maxBytes?: number;
-  /** Extract the text of small PDF attachments. Default true. */
-  pdfText?: boolean;
-  /** PDFs larger than this are listed, not read. Default 2 MB. */
-  maxPdfBytes?: number;
-  /** Give up on the body after this long (a parser stall must not hold a pass). Default 15 s. */
-  timeoutMs?: number;
-}
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_PDF_BYTES, tryParseMessageFast, type ParseMessageOptions };
 
-export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
-export const DEFAULT_MAX_PDF_BYTES = 2 * 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 15_000;
-/** The classifier reads cues, not novels: a longer body is cut (and the cut reported). */
-const MAX_TEXT_CHARS = 1_000_000;
 /** mailparser's own html-to-text (used only for HTML parts inside unusual multiparts) is slow; a huge HTML part is stripped crudely instead. */
 const MAX_HTML_TO_TEXT_CHARS = 2_000_000;
-const MAX_ATTACHMENTS_LISTED = 200;
 
 /**
- * Common shapes (plain text, text + HTML alternative, no attachment) take a fast path that gives
+ * Common shapes (plain text, text + HTML alternative, those with plain attachments) take a fast path that gives
  * exactly what mailparser gives (src/mail/parse-simple.ts); everything else goes to mailparser.
  */
 export function parseMessage(raw: Buffer, options: ParseMessageOptions = {}): Promise<MailMessage> {
@@ -47,25 +43,6 @@ export function parseMessage(raw: Buffer, options: ParseMessageOptions = {}): Pr
 /** The mailparser path for every message (the reference the fast path is tested against). */
 export function parseMessageSlow(raw: Buffer, options: ParseMessageOptions = {}): Promise<MailMessage> {
   return parseWith(raw, options, false);
-}
-
-/**
- * The body text when the fast path takes the message, else null: the caller can then parse
- * it elsewhere (the pool). Never throws.
- */
-export function tryParseMessageFast(raw: Buffer, options: ParseMessageOptions = {}): MailMessage | null {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  if (raw.length > maxBytes) return null;
-  try {
-    const headerResult = parseHeaderBlockWithProblems(raw);
-    if (headerResult.problems.length > 0) return null;
-    const problems: string[] = [];
-    const text = parseSimpleBody(raw, headerResult.bodyOffset, decodeDeclaredCharset, problems);
-    if (text === null) return null;
-    return finishMessage(raw, raw, headerResult, { text, attachments: [] }, problems);
-  } catch {
-    return null;
-  }
 }
 
 async function parseWith(raw: Buffer, options: ParseMessageOptions, allowFast: boolean): Promise<MailMessage> {
@@ -93,73 +70,6 @@ async function parseWith(raw: Buffer, options: ParseMessageOptions, allowFast: b
   return finishMessage(raw, input, headerResult, body, problems);
 }
 
-function finishMessage(
-  raw: Buffer,
-  input: Buffer,
-  headerResult: ReturnType<typeof parseHeaderBlockWithProblems>,
-  body: BodyResult,
-  problems: string[],
-): MailMessage {
-  let text = body.text;
-  if (text.includes('\u0000')) {
-    problems.push('body contains NUL bytes (removed)');
-    text = text.replace(/\u0000/g, '');
-  }
-  if (text.includes('\uFFFD')) {
-    problems.push('body has bytes that are not valid in its declared charset');
-  }
-  if (text.length > MAX_TEXT_CHARS) {
-    problems.push(`body text longer than ${MAX_TEXT_CHARS} characters was cut`);
-    text = text.slice(0, MAX_TEXT_CHARS);
-  }
-  problems.push(...checkMimeStructure(input, headerResult.headers.headers['content-type']?.[0], headerResult.bodyOffset));
-  if (text.trim().length === 0 && body.attachments.length === 0 && input.length - headerResult.bodyOffset > 2) {
-    problems.push('no readable text found in the body');
-  }
-  const sections = safeSplitSections(text, problems);
-  return {
-    ...headerResult.headers,
-    text,
-    newText: sections.newText,
-    quotedText: sections.quotedText,
-    footerText: sections.footerText,
-    attachments: body.attachments,
-    parseProblems: problems,
-    size: raw.length,
-  };
-}
-
-/**
- * Damage mailparser absorbs silently but a reviewer should know about: a multipart without a
- * boundary, a boundary that never occurs, a missing close delimiter (RFC 2046 5.1.1), which is
- * how a truncated message looks.
- */
-function checkMimeStructure(input: Buffer, contentType: string | undefined, bodyOffset: number): string[] {
-  if (!contentType || !/^\s*multipart\//i.test(contentType)) return [];
-  const boundary = /boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))/i.exec(contentType);
-  const value = boundary?.[1] ?? boundary?.[2];
-  if (!value) return ['multipart message without a boundary parameter'];
-  const delimiter = Buffer.from(`--${value}`, 'latin1');
-  if (input.indexOf(delimiter, bodyOffset) === -1) return [`multipart boundary "${value.slice(0, 70)}" never occurs in the body`];
-  if (input.lastIndexOf(Buffer.from(`--${value}--`, 'latin1')) === -1) {
-    return ['multipart message has no closing boundary (truncated or broken)'];
-  }
-  return [];
-}
-
-function safeSplitSections(text: string, problems: string[]): ReturnType<typeof splitSections> {
-  try {
-    return splitSections(text);
-  } catch (error) {
-    problems.push(`text sections could not be split: ${describeError(error)}`);
-    return { newText: text, quotedText: '', footerText: '' };
-  }
-}
-
-interface BodyResult {
-  text: string;
-  attachments: AttachmentInfo[];
-}
 
 interface PendingPdf {
   info: AttachmentInfo;
@@ -297,15 +207,6 @@ async function readPdfTexts(pdfs: PendingPdf[], problems: string[]): Promise<voi
   }
 }
 
-/** File names reach logs and review screens: no controls, no path, bounded length. */
-function cleanFilename(name: string): string {
-  return name
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
-    .replace(/^.*[\\/]/, '')
-    .trim()
-    .slice(0, 255);
-}
-
 function crudeHtmlToText(html: string): string {
   return html
     .slice(0, MAX_TEXT_CHARS * 2)
@@ -318,8 +219,6 @@ function crudeHtmlToText(html: string): string {
     .replace(/&gt;/gi, '>')
     .replace(/[ \t]+/g, ' ');
 }
-
-const SINGLE_BYTE_WESTERN = /^(us-?ascii|ascii|iso-?8859-\d+|latin-?\d|l\d|windows-125\d|cp125\d|cp-?850|ibm-?850)$/i;
 
 /**
  * mailparser hands non-UTF-8 text parts to this decoder (its `Iconv` hook). Mail clients often
@@ -353,26 +252,3 @@ function createCharsetDecoder(problems: string[]): IconvConstructor {
   return CharsetGuessingDecoder as unknown as IconvConstructor;
 }
 
-/** A text part's bytes from its declared (non-UTF-8) charset; mislabels reported in problems. */
-function decodeDeclaredCharset(bytes: Buffer, declaredLabel: string, problems: string[]): string {
-  const declared = declaredLabel.trim().toLowerCase();
-  if (!hasHighBytes(bytes)) return bytes.toString('latin1');
-  const asUtf8 = decodeUtf8Strict(bytes);
-  if (asUtf8 !== null && SINGLE_BYTE_WESTERN.test(declared)) {
-    problems.push(`text part declared as ${declared} is UTF-8; read as UTF-8`);
-    return asUtf8;
-  }
-  if (isWindows1252Label(declared)) return decodeWindows1252(bytes);
-  let decoder: InstanceType<typeof TextDecoder>;
-  try {
-    decoder = new TextDecoder(declared);
-  } catch {
-    problems.push(`unknown charset ${declared.slice(0, 40)}; read as ${asUtf8 !== null ? 'UTF-8' : 'windows-1252'}`);
-    return asUtf8 ?? decodeWindows1252(bytes);
-  }
-  return decoder.decode(bytes);
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -8,8 +8,9 @@
  * to parse starts no isolate; each thread's young generation is kept small (resourceLimits), which a
  * thread allows and the main thread does not (its heap is sized by node's start-up flags). Parsing
  * stays in the thread, fast path included: measured (BENCHMARKS.md), parsing the fast-path messages
- * in the main thread grew its heap by about 30 MB and needs mailparser loaded there (28 MB), more
- * than the round trip saves. This module loads the parser only for the in-thread fallback.
+ * in the main thread grew its heap by about 30 MB, more than the round trip saves. The thread loads
+ * mailparser only for a message the fast path declines (parse-worker.ts); this module loads the
+ * parser only for the in-thread fallback.
  *
  * Under vitest/tsx this file is TypeScript and there is no compiled worker: it parses in-thread.
  */

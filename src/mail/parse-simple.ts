@@ -31,7 +31,20 @@ const PLAIN_BOUNDARY = /^[A-Za-z0-9'()+_,\-./:=?]{1,200}$/;
 interface MimeHeaders {
   contentType: string | null;
   encoding: string | null;
-  disposition: boolean;
+  /** The Content-Disposition value, null when there is none. */
+  disposition: string | null;
+}
+
+/** An attachment as mailparser lists it: its decoded bytes are for the caller to measure or read. */
+export interface SimpleAttachment {
+  filename: string | null;
+  contentType: string;
+  bytes: Buffer;
+}
+
+export interface SimpleBody {
+  text: string;
+  attachments: SimpleAttachment[];
 }
 
 interface ContentType {
@@ -40,14 +53,14 @@ interface ContentType {
 }
 
 /**
- * The body text for a message whose header block ends at bodyOffset, or null to decline.
- * Charset problems are pushed onto `problems` in the order mailparser would push them.
+ * The body text (and attachments) for a message whose header block ends at bodyOffset, or null to
+ * decline. Charset problems are pushed onto `problems` in the order mailparser would push them.
  */
-export function parseSimpleBody(input: Buffer, bodyOffset: number, decode: CharsetDecode, problems: string[]): string | null {
+export function parseSimpleBody(input: Buffer, bodyOffset: number, decode: CharsetDecode, problems: string[]): SimpleBody | null {
   if (input.length - bodyOffset > FAST_PATH_MAX_BODY_BYTES) return null;
   if (bodyOffset > input.length || bodyOffset === 0) return null;
   const rootHeaders = readMimeHeaders(input.toString('latin1', 0, bodyOffset));
-  if (!rootHeaders || rootHeaders.disposition) return null;
+  if (!rootHeaders || rootHeaders.disposition !== null) return null;
   const body = input.subarray(bodyOffset);
   if (body.includes(0)) return null;
   const bodyText = body.toString('latin1');
@@ -55,54 +68,125 @@ export function parseSimpleBody(input: Buffer, bodyOffset: number, decode: Chars
 
   const contentType = rootHeaders.contentType === null ? { type: 'text/plain', params: new Map<string, string>() } : parseContentType(rootHeaders.contentType);
   if (!contentType) return null;
-  if (contentType.type === 'text/plain') {
-    const local: string[] = [];
-    const text = decodeTextPart(body, bodyText, rootHeaders.encoding, contentType, decode, local);
-    if (text === null) return null;
-    problems.push(...local);
-    return text;
-  }
-  if (contentType.type === 'text/html') {
-    const local: string[] = [];
-    const html = decodeTextPart(body, bodyText, rootHeaders.encoding, contentType, decode, local);
-    if (html === null) return null;
-    problems.push(...local);
-    return htmlToText(html);
-  }
-  if (contentType.type !== 'multipart/alternative') return null;
-  if (contentType.params.size !== 1) return null;
-  const boundary = contentType.params.get('boundary');
-  if (!boundary || !PLAIN_BOUNDARY.test(boundary)) return null;
-  const parts = splitParts(bodyText, boundary);
-  if (!parts || parts.length !== 2) return null;
-
   const local: string[] = [];
+  let result: SimpleBody | null;
+  if (contentType.type === 'text/html') {
+    const html = decodeTextPart(body, bodyText, rootHeaders.encoding, contentType, decode, local);
+    result = html === null ? null : { text: htmlToText(html), attachments: [] };
+  } else if (contentType.type === 'multipart/mixed') {
+    result = mixedBody(bodyText, contentType, decode, local);
+  } else {
+    const text = textBody(body, bodyText, rootHeaders.encoding, contentType, decode, local);
+    result = text === null ? null : { text, attachments: [] };
+  }
+  if (result === null) return null;
+  problems.push(...local);
+  return result;
+}
+
+/** text/plain, or multipart/alternative of one text/plain and one text/html: the plain text. */
+function textBody(bytes: Buffer, latin1: string, encoding: string | null, contentType: ContentType, decode: CharsetDecode, problems: string[]): string | null {
+  if (contentType.type === 'text/plain') return decodeTextPart(bytes, latin1, encoding, contentType, decode, problems);
+  if (contentType.type !== 'multipart/alternative') return null;
+  const parts = multipartParts(latin1, contentType);
+  if (!parts || parts.length !== 2) return null;
   let plain: string | null = null;
   let sawHtml = false;
   for (const part of parts) {
-    const headerEnd = findBlankLine(part);
-    if (headerEnd === null) return null;
-    const headers = readMimeHeaders(part.slice(0, headerEnd.headerEnd));
-    if (!headers || headers.disposition || headers.contentType === null) return null;
-    const partType = parseContentType(headers.contentType);
-    if (!partType) return null;
-    const partText = part.slice(headerEnd.bodyStart);
-    const partBytes = Buffer.from(partText, 'latin1');
-    if (partType.type === 'text/plain' && plain === null) {
-      plain = decodeTextPart(partBytes, partText, headers.encoding, partType, decode, local);
+    if (part.headers.disposition !== null || part.headers.contentType === null) return null;
+    const partBytes = Buffer.from(part.body, 'latin1');
+    if (part.type.type === 'text/plain' && plain === null) {
+      plain = decodeTextPart(partBytes, part.body, part.headers.encoding, part.type, decode, problems);
       if (plain === null) return null;
-    } else if (partType.type === 'text/html' && !sawHtml) {
+    } else if (part.type.type === 'text/html' && !sawHtml) {
       sawHtml = true;
       // mailparser does not turn the HTML alternative into text, but it does decode its charset
       // (and our decoder reports a mislabelled charset), so decode it for the same problems.
-      if (decodeTextPart(partBytes, partText, headers.encoding, partType, decode, local) === null) return null;
+      if (decodeTextPart(partBytes, part.body, part.headers.encoding, part.type, decode, problems) === null) return null;
     } else {
       return null;
     }
   }
-  if (plain === null || !sawHtml) return null;
-  problems.push(...local);
-  return plain;
+  return plain !== null && sawHtml ? plain : null;
+}
+
+/**
+ * multipart/mixed: a text body first (mailparser turns an HTML-only one into text its own way, so
+ * that is declined), then attachments only. An attachment must say so (Content-Disposition:
+ * attachment), be base64, and be of a type mailparser never reads as text or a nested message.
+ */
+function mixedBody(latin1: string, contentType: ContentType, decode: CharsetDecode, problems: string[]): SimpleBody | null {
+  const parts = multipartParts(latin1, contentType);
+  if (!parts || parts.length < 2) return null;
+  const [first, ...rest] = parts as [MimePart, ...MimePart[]];
+  if (first.headers.disposition !== null || first.headers.contentType === null) return null;
+  const text = textBody(Buffer.from(first.body, 'latin1'), first.body, first.headers.encoding, first.type, decode, problems);
+  if (text === null) return null;
+  const attachments: SimpleAttachment[] = [];
+  for (const part of rest) {
+    const attachment = attachmentPart(part);
+    if (attachment === null) return null;
+    attachments.push(attachment);
+  }
+  return { text, attachments };
+}
+
+const ATTACHMENT_TYPE = /^(application|image|audio|video)\/[a-z0-9.+-]+$/;
+/** Disposition parameters mailparser reads nothing from but the name (RFC 2183 2.2 - 2.7). */
+const IGNORED_DISPOSITION_PARAMS = new Set(['filename', 'size', 'creation-date', 'modification-date', 'read-date']);
+/** A name as it stands: no encoded words (=?), no RFC 2231 continuations, nothing cleanFilename would change. */
+const PLAIN_FILENAME = /^[A-Za-z0-9 ._()+,'&-]{1,200}$/;
+
+function attachmentPart(part: MimePart): SimpleAttachment | null {
+  const { headers, type } = part;
+  if (headers.contentType === null || headers.disposition === null || !ATTACHMENT_TYPE.test(type.type)) return null;
+  if ((headers.encoding ?? '').toLowerCase() !== 'base64') return null;
+  const disposition = parseContentType(`attachment/x${headers.disposition.replace(/^\s*attachment\s*(?=;|$)/i, '')}`);
+  if (!disposition || !/^\s*attachment\s*(;|$)/i.test(headers.disposition)) return null;
+  for (const name of disposition.params.keys()) if (!IGNORED_DISPOSITION_PARAMS.has(name)) return null;
+  for (const name of type.params.keys()) if (name !== 'name') return null;
+  const fromDisposition = disposition.params.get('filename');
+  const fromType = type.params.get('name');
+  if (fromDisposition !== undefined && fromType !== undefined && fromDisposition !== fromType) return null;
+  const filename = fromDisposition ?? fromType ?? null;
+  if (filename !== null && (!PLAIN_FILENAME.test(filename) || filename.trim() !== filename)) return null;
+  const bytes = decodeBase64(part.body);
+  if (bytes === null) return null;
+  return { filename, contentType: type.type, bytes };
+}
+
+interface MimePart {
+  headers: MimeHeaders;
+  type: ContentType;
+  /** The part's body, latin1 (one character per byte). */
+  body: string;
+}
+
+/** The parts of a multipart whose only parameter is a plain boundary; null if anything is unusual. */
+function multipartParts(latin1: string, contentType: ContentType): MimePart[] | null {
+  if (contentType.params.size !== 1) return null;
+  const boundary = contentType.params.get('boundary');
+  if (!boundary || !PLAIN_BOUNDARY.test(boundary)) return null;
+  const rawParts = splitParts(latin1, boundary);
+  if (!rawParts) return null;
+  const parts: MimePart[] = [];
+  for (const part of rawParts) {
+    const headerEnd = findBlankLine(part);
+    if (headerEnd === null) return null;
+    const headers = readMimeHeaders(part.slice(0, headerEnd.headerEnd));
+    if (!headers) return null;
+    const type = headers.contentType === null ? null : parseContentType(headers.contentType);
+    if (headers.contentType !== null && type === null) return null;
+    parts.push({ headers, type: type ?? { type: 'text/plain', params: new Map() }, body: part.slice(headerEnd.bodyStart) });
+  }
+  return parts;
+}
+
+/** Canonical base64 only (what both decoders read the same way); null otherwise. */
+function decodeBase64(latin1: string): Buffer | null {
+  const compact = latin1.replace(/[\r\n\t ]+/g, '');
+  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return null;
+  return Buffer.from(compact, 'base64');
 }
 
 function decodeTextPart(
@@ -121,9 +205,9 @@ function decodeTextPart(
   if (encoding === '7bit' || encoding === '8bit' || encoding === 'binary') {
     decoded = bytes;
   } else if (encoding === 'base64') {
-    const compact = latin1.replace(/[\r\n\t ]+/g, '');
-    if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return null;
-    decoded = Buffer.from(compact, 'base64');
+    const base64 = decodeBase64(latin1);
+    if (base64 === null) return null;
+    decoded = base64;
   } else if (encoding === 'quoted-printable') {
     const qp = decodeQuotedPrintable(latin1);
     if (qp === null) return null;
@@ -159,7 +243,7 @@ function decodeQuotedPrintable(latin1: string): Buffer | null {
  * plain field, or a MIME value carries a comment, an encoded word or a non-ASCII byte.
  */
 function readMimeHeaders(block: string): MimeHeaders | null {
-  const result: MimeHeaders = { contentType: null, encoding: null, disposition: false };
+  const result: MimeHeaders = { contentType: null, encoding: null, disposition: null };
   const fields: string[] = [];
   for (const line of block.split(/\r?\n/)) {
     if (line.length === 0) continue;
@@ -177,7 +261,9 @@ function readMimeHeaders(block: string): MimeHeaders | null {
     if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) return null;
     if (name !== 'content-type' && name !== 'content-transfer-encoding' && name !== 'content-disposition') continue;
     const value = field.slice(colon + 1).trim();
-    if (/[()\u0000-\u0008\u000a-\u001f\u007f-\u00ff\\]|=\?/.test(value)) return null;
+    if (/[\u0000-\u0008\u000a-\u001f\u007f-\u00ff\\]|=\?/.test(value)) return null;
+    // A comment (RFC 2045 5.1) is declined; parentheses inside a quoted file name are just characters.
+    if (/[()]/.test(value.replace(/"[^"]*"/g, '""'))) return null;
     if (name === 'content-type') {
       if (result.contentType !== null) return null;
       result.contentType = value;
@@ -185,7 +271,8 @@ function readMimeHeaders(block: string): MimeHeaders | null {
       if (result.encoding !== null || !TOKEN.test(value)) return null;
       result.encoding = value;
     } else {
-      result.disposition = true;
+      if (result.disposition !== null) return null;
+      result.disposition = value;
     }
   }
   return result;

@@ -1,9 +1,13 @@
 /**
  * Worker-thread entry for parse-pool.ts: parses one message at a time and posts the model back.
  * Runs from dist/ as compiled JavaScript.
+ *
+ * mailparser (and with it about 28 MB of this thread's memory) is loaded on the first message the
+ * fast path declines, not at start: in most passes every message takes the fast path.
  */
 import { parentPort } from 'node:worker_threads';
-import { parseMessage, type ParseMessageOptions } from './parse-message.js';
+import type { MailMessage } from '../core/message.js';
+import { tryParseMessageFast, type ParseMessageOptions } from './parse-fast.js';
 
 export interface ParseRequest {
   id: number;
@@ -11,12 +15,22 @@ export interface ParseRequest {
   options: ParseMessageOptions;
 }
 
+type MailparserPath = typeof import('./parse-message.js');
+let mailparserPath: Promise<MailparserPath> | null = null;
+
+function parse(raw: Buffer, options: ParseMessageOptions): Promise<MailMessage> {
+  const fast = tryParseMessageFast(raw, options);
+  if (fast) return Promise.resolve(fast);
+  mailparserPath ??= import('./parse-message.js');
+  return mailparserPath.then((module) => module.parseMessageSlow(raw, options));
+}
+
 const port = parentPort;
 if (port) {
   port.on('message', (request: ParseRequest) => {
     const raw = Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength);
-    // parseMessage never rejects; the catch is for a bug, reported as that message's failure.
-    parseMessage(raw, request.options).then(
+    // Parsing never rejects; the catch is for a bug, reported as that message's failure.
+    parse(raw, request.options).then(
       (message) => port.postMessage({ id: request.id, message }),
       (error: unknown) => port.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
     );

@@ -57,7 +57,19 @@ function variants(name: string, raw: Buffer): Array<[string, Buffer]> {
   const htmlQp = html
     .replace(/[=\u0080-\u00ff]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
     .replace(/[^\r\n]{70}(?=[^\r\n])/g, `$&=${nl}`);
+  // multipart/mixed: the text body first, then attachments (a clinic letter as a PDF, a scan as an image).
+  const attachment = (type: string, filename: string, bytes: Buffer, extra = ''): string =>
+    `--b2_mix${nl}Content-Type: ${type}; name="${filename}"${nl}Content-Disposition: attachment; filename="${filename}"${extra}${nl}Content-Transfer-Encoding: base64${nl}${nl}${bytes.toString('base64').replace(/.{76}/g, `$&${nl}`)}${nl}`;
+  // (mk keeps a blank line the stripped headers leave at the end of `head`: that puts its Content-Type in the body.)
+  const mixed = (first: string, ...attachments: string[]): Buffer =>
+    Buffer.from(`${head.replace(/(\r?\n)+$/, '')}${nl}Content-Type: multipart/mixed; boundary="b2_mix"${nl}${nl}--b2_mix${nl}${first}${nl}${attachments.join('')}--b2_mix--${nl}`, 'latin1');
+  const plainPart = `Content-Type: text/plain; charset="utf-8"${nl}Content-Transfer-Encoding: quoted-printable${nl}${nl}${qp}`;
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1f1a8b70000000049454e44ae426082', 'hex');
   return [
+    [`${name}+mixed-pdf`, mixed(plainPart, attachment('application/pdf', 'clinic letter (1).pdf', PDF_BYTES, `; size=${PDF_BYTES.length};${nl} creation-date="Wed, 28 Jan 2026 11:20:52 GMT"`))],
+    [`${name}+mixed-pdf-image`, mixed(plainPart, attachment('application/pdf', 'letter.pdf', PDF_BYTES), attachment('image/png', 'scan.png', png))],
+    [`${name}+mixed-not-a-pdf`, mixed(plainPart, attachment('application/pdf', 'letter.pdf', Buffer.from('plain words, not a PDF')))],
+    [`${name}+mixed-encoded-name`, mixed(plainPart, attachment('application/pdf', '=?UTF-8?Q?letter=C3=A9.pdf?=', PDF_BYTES))],
     [`${name}+html-qp`, mk(`Content-Type: text/html; charset="utf-8"${nl}Content-Transfer-Encoding: quoted-printable`, htmlQp)],
     [`${name}+html-b64`, mk(`Content-Type: text/html; charset=utf-8${nl}Content-Transfer-Encoding: base64`, htmlB64)],
     [`${name}+html-8bit`, mk(`Content-Type: text/html; charset=ISO-8859-1${nl}Content-Transfer-Encoding: 8bit`, html)],
@@ -70,6 +82,12 @@ function variants(name: string, raw: Buffer): Array<[string, Buffer]> {
     [`${name}+alt-b64`, alt('Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: base64', b64)],
   ];
 }
+
+const PDF_BYTES = (() => {
+  const eml = readFileSync(here('../fixtures/mail/pdf-attachment.eml'), 'latin1');
+  const base64 = /Content-Transfer-Encoding: base64\r?\n(?:[^\r\n]+\r?\n)*?\r?\n([A-Za-z0-9+/=\r\n]+)/i.exec(eml.slice(eml.indexOf('application/pdf')));
+  return Buffer.from(base64![1]!.replace(/\s+/g, ''), 'base64');
+})();
 
 const accepted = cases.filter(([, raw]) => tryParseMessageFast(raw) !== null);
 const extra = accepted.flatMap(([name, raw]) => variants(name, raw));
@@ -89,6 +107,18 @@ describe('parse fast path', () => {
     expect(htmlOnly.length).toBeGreaterThan(0);
     expect(taken).toBeGreaterThan(htmlOnly.length / 2);
     expect(all.filter(([name, raw]) => name.includes('+html-') && tryParseMessageFast(raw) !== null).length).toBeGreaterThan(0);
+  });
+
+  it('takes text with plain attachments, and reads a simple PDF as unpdf does', () => {
+    expect(PDF_BYTES.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    const withPdf = all.filter(([name]) => name.endsWith('+mixed-pdf') || name.endsWith('+mixed-pdf-image'));
+    expect(withPdf.length).toBeGreaterThan(10);
+    const taken = withPdf.map(([, raw]) => tryParseMessageFast(raw)).filter((message) => message !== null);
+    expect(taken.length).toBeGreaterThan(withPdf.length / 2);
+    for (const message of taken) expect(message.attachments[0]?.text).toMatch(/please arrange a repeat HbA1c/);
+    expect(all.filter(([name, raw]) => name.endsWith('+mixed-not-a-pdf') && tryParseMessageFast(raw)?.parseProblems.some((p) => p.includes('not a PDF'))).length).toBeGreaterThan(0);
+    // An encoded-word file name is mailparser's to decode.
+    expect(all.filter(([name, raw]) => name.endsWith('+mixed-encoded-name') && tryParseMessageFast(raw) !== null)).toEqual([]);
   });
 
   it.each(all)('%s: same MailMessage as the mailparser path', async (_name, raw) => {
