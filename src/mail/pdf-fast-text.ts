@@ -23,7 +23,12 @@ export type FastPdfText =
 /** Larger files are rare and not "simple"; unpdf reads them. */
 const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 /** Caps the output of all FlateDecode streams together (a zip bomb costs at most this). */
-const MAX_INFLATED_BYTES = 8 * 1024 * 1024;
+const MAX_INFLATED_BYTES = 4 * 1024 * 1024;
+/**
+ * This path is synchronous: more page content than this (a letter has a few KB) goes to unpdf,
+ * which runs under a timeout, rather than hold the thread (about 0.5 s a MB here).
+ */
+const MAX_CONTENT_BYTES = 1024 * 1024;
 const MAX_PAGES = 500;
 const MAX_NESTING = 64;
 /** ToUnicode ranges longer than this are not worth mapping here. */
@@ -684,7 +689,13 @@ interface Inherited {
 }
 
 function documentText(document: PdfDocument): string {
-  const pageTexts = pagesOf(document).map((page) => pageText(document, page));
+  let contentBytes = 0;
+  const pageTexts = pagesOf(document).map((page) => {
+    const content = pageContent(document, page);
+    contentBytes += content.length;
+    if (contentBytes > MAX_CONTENT_BYTES) notSure('too much page content');
+    return pageText(document, page, content);
+  });
   return normalizeUnicode(normalizeMergedText(pageTexts));
 }
 
@@ -766,13 +777,17 @@ function boundingBox(document: PdfDocument, value: PdfValue | undefined): Box | 
   return normalized[2] - normalized[0] > 0 && normalized[3] - normalized[1] > 0 ? normalized : undefined;
 }
 
-function pageText(document: PdfDocument, page: Page): string {
+/** The page's content streams, decoded and joined. */
+function pageContent(document: PdfDocument, page: Page): string {
   const contents = document.resolve(page.dict.get('Contents'));
   const refs = contents === undefined || contents === null ? [] : Array.isArray(contents) ? contents : [page.dict.get('Contents') ?? null];
   // pdf.js merges a content stream's own /Resources into the page's; not followed here.
   if (refs.some((ref) => document.streamDict(ref).has('Resources'))) notSure('resources on a content stream');
   // pdf.js concatenates the streams of a /Contents array with nothing between them (7.8.2).
-  const data = refs.map((ref) => document.streamData(ref)).join('');
+  return refs.map((ref) => document.streamData(ref)).join('');
+}
+
+function pageText(document: PdfDocument, page: Page, data: string): string {
   const builder = new PageTextBuilder(document, page);
   runContentStream(data, builder);
   return builder.finish();

@@ -351,6 +351,7 @@ describe('fastPdfText declines what it cannot be sure of', () => {
       const again = Buffer.from('\n4 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Courier >> endobj\n');
       return Buffer.concat([pdf.subarray(0, 20), again, pdf.subarray(20)]);
     }],
+    ['more page content than the synchronous path takes', () => buildPdf([{ content: 'BT /F1 12 Tf 72 720 Td (x) Tj ET\n'.repeat(40_000), compress: true }])],
     ['/Contents streams that only make an operator together', () => buildPdf([{ content: ['BT /F1 12 Tf 72 720 Td (a) Tj ET', 'BT /F1 12 Tf 72 700 Td (b) Tj ET'] }])],
   ];
 
