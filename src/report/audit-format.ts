@@ -80,14 +80,12 @@ export function auditTableLine(row: AuditTableRow): string {
 }
 
 function tableLine(cells: readonly string[]): string {
-  return (
-    cells
-      .map((cell, i) => {
-        const width = TABLE_COLUMNS[i]!.width;
-        const flat = cell.replace(/\s+/g, ' ');
-        const fitted = flat.length > width ? `${flat.slice(0, width - 1)}~` : flat;
-        return i === cells.length - 1 ? fitted : fitted.padEnd(width);
-      })
-      .join('  ') + '\n'
-  );
+  return cells.map((cell, i) => tableCell(cell, TABLE_COLUMNS[i]!.width, i === cells.length - 1)).join('  ') + '\n';
+}
+
+/** One cell of auditTableLine: whitespace folded to one space, cut to the width with a '~', padded unless last. */
+export function tableCell(cell: string, width: number, last: boolean): string {
+  const flat = cell.replace(/\s+/g, ' ');
+  const fitted = flat.length > width ? `${flat.slice(0, width - 1)}~` : flat;
+  return last ? fitted : fitted.padEnd(width);
 }

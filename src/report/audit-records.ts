@@ -1,7 +1,6 @@
 import type { Db } from '../store/open-database.js';
 import { caseReference, type CaseRow } from '../store/case-store.js';
 import { maskNhsNumbers } from '../core/nhs-number.js';
-import { rangeConditions, rangeParams, type KeyRange } from './audit-ranges.js';
 
 /** The columns an audit export reads: only these, so a million-case export skips bodies and traces. */
 export type AuditSourceRow = Pick<
@@ -129,14 +128,11 @@ export function auditWhere(filter: AuditFilter, more: readonly string[] = []): {
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
-/**
- * Cases matching the filter, oldest first, streamed so a million rows never sit in memory at once;
- * with a range, only the cases of that received_at range (audit-ranges.ts).
- */
+/** Cases matching the filter, oldest first, streamed so a million rows never sit in memory at once. */
 export function auditRows(db: Db, filter?: AuditFilter): Generator<AuditSourceRow>;
-export function auditRows(db: Db, filter: AuditFilter, columns: 'table', range?: KeyRange): Generator<AuditTableRow>;
-export function* auditRows(db: Db, filter: AuditFilter = {}, columns: 'all' | 'table' = 'all', range?: KeyRange): Generator<AuditSourceRow | AuditTableRow> {
-  const { where, params } = auditWhere(filter, range ? rangeConditions(range) : []);
+export function auditRows(db: Db, filter: AuditFilter, columns: 'table'): Generator<AuditTableRow>;
+export function* auditRows(db: Db, filter: AuditFilter = {}, columns: 'all' | 'table' = 'all'): Generator<AuditSourceRow | AuditTableRow> {
+  const { where, params } = auditWhere(filter);
   const sql = `SELECT ${columns === 'table' ? AUDIT_TABLE_COLUMNS : AUDIT_SOURCE_COLUMNS} FROM cases ${where} ORDER BY received_at, id`;
-  yield* db.prepare(sql).iterate(range ? { ...params, ...rangeParams(range) } : params) as IterableIterator<AuditSourceRow>;
+  yield* db.prepare(sql).iterate(params) as IterableIterator<AuditSourceRow>;
 }
