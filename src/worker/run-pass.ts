@@ -68,6 +68,13 @@ export const SENDS_IN_FLIGHT = 4;
  */
 const SOURCE_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 
+interface ParsedEntry {
+  entry: NeedBody;
+  message: MailMessage | null;
+  error: string | null;
+  raw?: Buffer;
+}
+
 interface PrefetchedItem {
   item: HeaderItem;
   headers: MessageHeaders;
@@ -231,8 +238,8 @@ class Pass {
 
   /**
    * Fetches one batch's headers, then the sources of the messages the header gates would not
-   * settle, in chunks of at most SOURCE_BYTES_IN_FLIGHT bytes, each chunk waiting until the
-   * parser has used up earlier ones. Starts only after the previous batch's prefetch is complete,
+   * settle, in chunks of a quarter of SOURCE_BYTES_IN_FLIGHT, each chunk waiting until earlier ones
+   * are recorded (so a few chunks are fetched, parsed and recorded at once). Starts only after the previous batch's prefetch is complete,
    * so the batch being processed never waits for budget held by the one after it.
    */
   private prefetch(batch: number[], previous: Promise<Prefetched>): Promise<Prefetched> {
@@ -256,7 +263,7 @@ class Pass {
       }
       const chunks: PrefetchedChunk[] = [];
       let chain: Promise<unknown> = Promise.resolve();
-      for (const group of groupByBytes(wanted, maxBytes, SOURCE_BYTES_IN_FLIGHT)) {
+      for (const group of groupByBytes(wanted, maxBytes, SOURCE_BYTES_IN_FLIGHT / 4)) {
         const bytes = group.reduce((sum, item) => sum + Math.min(item.size, maxBytes), 0);
         const chunk: PrefetchedChunk = { uids: new Set(group.map((item) => item.uid)), bytes, held: false, sources: Promise.resolve(new Map()) };
         const after = chain;
@@ -346,8 +353,11 @@ class Pass {
     }
     this.commitBatchWrites();
     if (needBody.length === 0) return null;
-    // In uid order, a run of entries per prefetched chunk: parse the run in the pool, then record it.
+    // In uid order, a run of entries per prefetched chunk. Every run is parsed as soon as its sources
+    // arrive, so the parse thread works on the next run while this thread records the one before;
+    // a chunk's bytes count against the budget until its run is recorded.
     const maxBytes = policy.data.limits.maxMessageBytes;
+    const runs: Array<{ chunk: PrefetchedChunk | null; parsed: Promise<ParsedEntry[]> }> = [];
     let start = 0;
     while (start < needBody.length) {
       const chunk = fetched.chunks.find((c) => c.uids.has(needBody[start]!.item.uid)) ?? null;
@@ -355,27 +365,32 @@ class Pass {
       while (end < needBody.length && (fetched.chunks.find((c) => c.uids.has(needBody[end]!.item.uid)) ?? null) === chunk) end++;
       const group = needBody.slice(start, end);
       start = end;
+      const parsed = (async () => {
+        const sources = chunk ? await chunk.sources : await this.imap(() => source.sources(group.map((entry) => entry.item.uid), maxBytes));
+        return Promise.all(group.map((entry) => this.parseEntry(entry, sources.get(entry.item.uid))));
+      })();
+      parsed.catch(() => undefined); // awaited in order below; never an unhandled rejection meanwhile
+      runs.push({ chunk, parsed });
+    }
+    for (const run of runs) {
       this.commitBatchWrites();
-      const sources = chunk
-        ? await chunk.sources
-        : await this.imap(() => source.sources(group.map((entry) => entry.item.uid), maxBytes));
-      const parsed = await Promise.all(group.map((entry) => this.parseEntry(entry, sources.get(entry.item.uid))));
-      if (chunk) this.releaseChunk(chunk);
+      const parsed = await run.parsed;
       this.beginBatchWrites();
-      for (const { entry, message, error, raw } of parsed) {
-        if (this.deps.shouldStop?.() && count > 0) return { lastDone, count };
-        await this.handleFullMessage(entry.item, uidValidity, entry.key, entry.headers, entry.receivedAt, message, error, raw);
-        count++;
-        lastDone = entry.item.uid;
+      try {
+        for (const { entry, message, error, raw } of parsed) {
+          if (this.deps.shouldStop?.() && count > 0) return { lastDone, count };
+          await this.handleFullMessage(entry.item, uidValidity, entry.key, entry.headers, entry.receivedAt, message, error, raw);
+          count++;
+          lastDone = entry.item.uid;
+        }
+      } finally {
+        if (run.chunk) this.releaseChunk(run.chunk);
       }
     }
     return null;
   }
 
-  private async parseEntry(
-    entry: NeedBody,
-    fetched: { source: Buffer; truncated: boolean } | undefined,
-  ): Promise<{ entry: NeedBody; message: MailMessage | null; error: string | null; raw?: Buffer }> {
+  private async parseEntry(entry: NeedBody, fetched: { source: Buffer; truncated: boolean } | undefined): Promise<ParsedEntry> {
     const { policy } = this.deps;
     if (!fetched) return { entry, message: null, error: 'the server returned no content for this message' };
     // The parser may take the buffer's memory (transferred to a thread): keep a copy of bounces to read.
