@@ -1,8 +1,9 @@
 /**
  * A small worker_threads pool so message bodies are parsed off the main thread (issue 7: two
- * cores, the main thread keeps IMAP and SQLite moving). One message per thread at a time, so a
- * thread that dies (out of memory, a native fault, a parse that never ends) fails only the
- * message it held; the pool then starts a fresh thread.
+ * cores, the main thread keeps IMAP and SQLite moving). A thread parses one message at a time, in
+ * the order posted, with a few more posted behind it; a thread that dies (out of memory, a native
+ * fault, a parse that never ends) fails only the message it was parsing: the pool starts a fresh
+ * thread and posts the others to it again.
  *
  * Memory (issue 7: RSS < 150 MB): threads start lazily, on the first message, so a pass with nothing
  * to parse starts no isolate; each thread's young generation is kept small (resourceLimits), which a
@@ -51,13 +52,20 @@ interface Task {
 
 interface Slot {
   worker: Worker;
-  task: Task | null;
+  /** Posted and not yet answered, oldest first: the thread parses them one at a time, in order. */
+  tasks: Task[];
+  /** Runs while the oldest task is being parsed; restarted at each answer. */
   timer: NodeJS.Timeout | null;
 }
 
 type WorkerReply = { id: number; message: MailMessage } | { id: number; error: string };
 
 const workerUrl = new URL('./parse-worker.js', import.meta.url);
+/**
+ * Messages posted to a thread ahead of its answers: the thread never waits for this thread's event
+ * loop (busy recording cases) to hand it the next one. Few, so a crash delays only a handful.
+ */
+const TASKS_IN_FLIGHT_PER_THREAD = 4;
 
 export function createParsePool(size: number, options: ParsePoolOptions = {}): ParsePool {
   if (import.meta.url.endsWith('.ts')) {
@@ -107,7 +115,7 @@ class ThreadPool implements ParsePool {
     for (const task of this.queue.splice(0)) task.reject(new ParseWorkerError('parse pool closed before the message was parsed'));
     await Promise.all(
       this.slots.map(async (slot) => {
-        this.failTask(slot, new ParseWorkerError('parse pool closed while the message was being parsed'));
+        this.failAll(slot, new ParseWorkerError('parse pool closed while the message was being parsed'));
         await slot.worker.terminate();
       }),
     );
@@ -120,7 +128,7 @@ class ThreadPool implements ParsePool {
         maxYoungGenerationSizeMb: this.options.youngGenerationMb ?? 6,
       },
     });
-    const slot: Slot = { worker, task: null, timer: null };
+    const slot: Slot = { worker, tasks: [], timer: null };
     worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
     worker.on('error', (error) => this.onCrash(slot, `parse worker thread failed: ${error.message}`));
     worker.on('exit', (code) => this.onCrash(slot, `parse worker thread exited with code ${code}`));
@@ -131,39 +139,50 @@ class ThreadPool implements ParsePool {
 
   private dispatch(): void {
     // Lazily: one more thread only while every running one is busy and a message waits.
-    while (!this.closed && this.slots.length < this.size && this.queue.length > 0 && this.slots.every((slot) => slot.task !== null)) {
+    while (!this.closed && this.slots.length < this.size && this.queue.length > 0 && this.slots.every((slot) => slot.tasks.length > 0)) {
       this.slots.push(this.startSlot());
     }
     for (const slot of this.slots) {
-      if (slot.task !== null) continue;
-      const task = this.queue.shift();
-      if (!task) return;
-      slot.task = task;
-      slot.worker.ref();
-      slot.timer = setTimeout(() => {
-        this.onCrash(slot, `parse worker did not answer within ${this.taskTimeoutMs} ms`);
-      }, this.taskTimeoutMs);
-      const payload = ownsWholeBuffer(task.raw) ? task.raw : Buffer.from(task.raw);
-      const transfer = [payload.buffer as ArrayBuffer];
-      slot.worker.postMessage({ id: task.id, raw: payload, options: this.options.parse ?? {} }, transfer);
+      while (slot.tasks.length < TASKS_IN_FLIGHT_PER_THREAD) {
+        const task = this.queue.shift();
+        if (!task) return;
+        if (slot.tasks.length === 0) {
+          slot.worker.ref();
+          this.startTimer(slot);
+        }
+        slot.tasks.push(task);
+        const payload = ownsWholeBuffer(task.raw) ? task.raw : Buffer.from(task.raw);
+        const transfer = [payload.buffer as ArrayBuffer];
+        slot.worker.postMessage({ id: task.id, raw: payload, options: this.options.parse ?? {} }, transfer);
+      }
     }
   }
 
   private onReply(slot: Slot, reply: WorkerReply): void {
-    const task = slot.task;
-    if (!task || task.id !== reply.id) return;
-    this.release(slot);
+    const index = slot.tasks.findIndex((task) => task.id === reply.id);
+    if (index === -1) return;
+    const [task] = slot.tasks.splice(index, 1) as [Task];
+    this.settled(slot);
     if ('message' in reply) task.resolve(reply.message);
     else task.reject(new ParseWorkerError(`parse failed: ${reply.error}`));
     this.dispatch();
   }
 
-  /** A thread died or hung: fail the message it held, replace the thread, carry on. */
+  /**
+   * A thread died or hung: the message it was parsing (the oldest it holds; it parses in order) fails,
+   * the ones queued behind it go to a fresh thread, and the pass carries on.
+   */
   private onCrash(slot: Slot, reason: string): void {
     const index = this.slots.indexOf(slot);
     if (index === -1) return; // already replaced (error is followed by exit)
-    this.failTask(slot, new ParseWorkerError(reason));
-    if (this.closed) return;
+    const [culprit, ...waiting] = slot.tasks.splice(0);
+    this.settled(slot);
+    culprit?.reject(new ParseWorkerError(reason));
+    if (this.closed) {
+      for (const task of waiting) task.reject(new ParseWorkerError('parse pool closed before the message was parsed'));
+      return;
+    }
+    this.queue.unshift(...waiting);
     this.slots.splice(index, 1);
     slot.worker.removeAllListeners('message');
     void slot.worker.terminate().catch(() => undefined);
@@ -171,17 +190,25 @@ class ThreadPool implements ParsePool {
     this.dispatch();
   }
 
-  private failTask(slot: Slot, error: Error): void {
-    const task = slot.task;
-    this.release(slot);
-    task?.reject(error);
+  private failAll(slot: Slot, error: Error): void {
+    const tasks = slot.tasks.splice(0);
+    this.settled(slot);
+    for (const task of tasks) task.reject(error);
   }
 
-  private release(slot: Slot): void {
+  private startTimer(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = setTimeout(() => {
+      this.onCrash(slot, `parse worker did not answer within ${this.taskTimeoutMs} ms`);
+    }, this.taskTimeoutMs);
+  }
+
+  /** After an answer: the next message's time starts now; an idle thread must not keep the process alive. */
+  private settled(slot: Slot): void {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    slot.task = null;
-    slot.worker.unref();
+    if (slot.tasks.length > 0) this.startTimer(slot);
+    else slot.worker.unref();
   }
 }
 

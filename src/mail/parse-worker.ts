@@ -27,12 +27,17 @@ function parse(raw: Buffer, options: ParseMessageOptions): Promise<MailMessage> 
 
 const port = parentPort;
 if (port) {
+  // One message at a time, in the order posted: parse-pool.ts blames the oldest unanswered message
+  // when this thread dies or hangs, so no other may be half-parsed beside it.
+  let previous: Promise<void> = Promise.resolve();
   port.on('message', (request: ParseRequest) => {
-    const raw = Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength);
-    // Parsing never rejects; the catch is for a bug, reported as that message's failure.
-    parse(raw, request.options).then(
-      (message) => port.postMessage({ id: request.id, message }),
-      (error: unknown) => port.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
-    );
+    previous = previous.then(() => {
+      const raw = Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength);
+      // Parsing never rejects; the catch is for a bug, reported as that message's failure.
+      return parse(raw, request.options).then(
+        (message) => port.postMessage({ id: request.id, message }),
+        (error: unknown) => port.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
+      );
+    });
   });
 }

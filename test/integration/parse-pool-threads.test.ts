@@ -1,0 +1,49 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseMessage } from '../../src/mail/parse-message.js';
+import type { createParsePool as CreateParsePool } from '../../src/mail/parse-pool.js';
+import { generateHostileCases } from '../fixtures/hostile/generate.js';
+
+// The threaded pool exists only in the build (under vitest the source pool parses in-thread), so this
+// test loads dist/, as the worker runs it. Several messages are posted to a thread ahead of its
+// answers; a thread that dies must still fail only the message it was parsing.
+const distPool = new URL('../../dist/mail/parse-pool.js', import.meta.url).href;
+const { createParsePool } = (await import(distPool)) as { createParsePool: typeof CreateParsePool };
+
+const fixtures = fileURLToPath(new URL('../fixtures/mail/', import.meta.url));
+const files = readdirSync(fixtures).filter((name) => name.endsWith('.eml')).sort();
+
+describe('parse pool threads (dist)', () => {
+  it('answers every message as parseMessage does, whatever the order of completion', async () => {
+    const pool = createParsePool(1);
+    try {
+      const raws = [...files, ...files].map((name) => readFileSync(`${fixtures}${name}`));
+      const threaded = await Promise.all(raws.map((raw) => pool.parse(Buffer.from(raw))));
+      expect(threaded.length).toBeGreaterThan(20);
+      for (const [index, raw] of raws.entries()) expect(threaded[index]).toEqual(await parseMessage(raw));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a thread out of memory fails the message it was parsing; the ones posted behind it are parsed by a fresh thread', async () => {
+    const huge = generateHostileCases().find((entry) => entry.name === 'attachment-25mb')!.raw;
+    const small = readFileSync(`${fixtures}qp-utf8.eml`);
+    const pool = createParsePool(1, { maxHeapMb: 16 });
+    try {
+      const outcomes = await Promise.all(
+        [small, small, huge, small, small, small].map((raw) =>
+          pool.parse(Buffer.from(raw)).then(
+            (message) => message.subject,
+            (error: Error) => error.message,
+          ),
+        ),
+      );
+      expect(outcomes[2]).toMatch(/memory/);
+      expect(outcomes.filter((_, index) => index !== 2)).toEqual(Array(5).fill('Request for bloods'));
+    } finally {
+      await pool.close();
+    }
+  });
+});
