@@ -3,11 +3,28 @@
  * issues and times the pass from login to the end, then prints one JSON line on stderr at exit.
  * Off unless the variable is set, so an ordinary run pays nothing for it.
  */
+import { readFileSync } from 'node:fs';
+
 export interface BenchStats {
   onCommand(command: string): void;
 }
 
 const STATS_PREFIX = 'PCN_BENCH_STATS ';
+
+/**
+ * This process's own peak RSS. Linux carries getrusage's maxrss across fork and exec, so a worker
+ * started by a large parent (the bench runner holds its generated mailbox) would report the
+ * parent's peak; /proc/self/status VmHWM belongs to this program image alone.
+ */
+function peakRssKb(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) return Number(hwm[1]);
+  } catch {
+    // not Linux: getrusage below
+  }
+  return process.resourceUsage().maxRSS;
+}
 
 export function benchStatsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchStats | undefined {
   if (!env.PCN_BENCH_STATS) return undefined;
@@ -24,7 +41,7 @@ export function benchStatsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchSt
       // The first SELECT is the first command after login: everything before it is connect and auth.
       // ...and LOGOUT marks the end of the pass's mailbox work.
       msAfterLogin: loggedInAt === null ? null : Math.round(((logoutAt ?? performance.now()) - loggedInAt) * 10) / 10,
-      maxRssKb: process.resourceUsage().maxRSS,
+      maxRssKb: peakRssKb(),
     };
     process.stderr.write(`${STATS_PREFIX}${JSON.stringify(line)}\n`);
   });
