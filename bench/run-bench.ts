@@ -40,7 +40,7 @@ interface ChildRun {
   wallMs: number;
   stdout: string;
   stderr: string;
-  stats: { imapCommands: number; imapCommandsAfterLogin: number; commands: Record<string, number>; msAfterLogin: number | null; maxRssKb: number } | null;
+  stats: { imapCommands: number; imapCommandsAfterLogin: number; commands: Record<string, number>; msAfterLogin: number | null; maxRssKb: number; memoryPeaksMb?: Record<string, number> } | null;
   vmHwmKb: number;
 }
 
@@ -198,7 +198,7 @@ async function dryRunScenario(folder: string, count: number, label: string, poli
   const rawMs = median(raws);
   const rssMb = Math.round(Math.max(...workers.map((w) => w.stats!.maxRssKb)) / 1024);
   const ratio = workerMs / rawMs;
-  details[label] = { raws, workers: workers.map((w) => ({ msAfterLogin: w.stats!.msAfterLogin, wallMs: Math.round(w.wallMs), maxRssKb: w.stats!.maxRssKb, vmHwmKb: w.vmHwmKb, commands: w.stats!.commands, summary: w.stdout.trim() })), counts };
+  details[label] = { raws, workers: workers.map((w) => ({ msAfterLogin: w.stats!.msAfterLogin, wallMs: Math.round(w.wallMs), maxRssKb: w.stats!.maxRssKb, vmHwmKb: w.vmHwmKb, memoryPeaksMb: w.stats!.memoryPeaksMb, commands: w.stats!.commands, summary: w.stdout.trim() })), counts };
   addRow({ scenario: `fresh backlog, dry run (${label})`, messages: count, rawMs, workerMs, ratio, target: '<= 2.0x raw; RSS < 150 MB', met: ratio <= 2 && rssMb < 150, wallMs: median(workers.map((w) => w.wallMs)), peakRssMb: rssMb, note: JSON.stringify(counts) });
 }
 

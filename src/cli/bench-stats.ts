@@ -33,8 +33,15 @@ export function benchStatsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchSt
   let loggedInAt: number | null = null;
   let afterLogin = 0;
   let logoutAt: number | null = null;
+  // Where the memory is at its peak: the largest of each part seen, sampled every 100 ms.
+  const memoryPeaksMb: Record<string, number> = {};
+  const sampler = setInterval(() => {
+    for (const [part, bytes] of Object.entries(process.memoryUsage())) memoryPeaksMb[part] = Math.max(memoryPeaksMb[part] ?? 0, Math.round(bytes / 2 ** 20));
+  }, 100);
+  sampler.unref();
   process.once('exit', () => {
     const line = {
+      memoryPeaksMb,
       imapCommands: total,
       imapCommandsAfterLogin: afterLogin,
       commands,
