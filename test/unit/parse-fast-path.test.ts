@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parseHeaderBlock } from '../../src/mail/parse-headers.js';
 import { parseMessage, parseMessageSlow, tryParseMessageFast } from '../../src/mail/parse-message.js';
 import { generateHostileCases } from '../fixtures/hostile/generate.js';
 
@@ -39,7 +40,9 @@ function variants(name: string, raw: Buffer): Array<[string, Buffer]> {
     .toString('latin1')
     .replace(/[=\u0080-\u00ff]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
     .replace(/[^\r\n]{70}(?=[^\r\n])/g, `$&=${nl}`);
-  const mk = (headers: string, bodyText: string): Buffer => Buffer.from(`${head}${nl}${headers}${nl}${nl}${bodyText}`, 'latin1');
+  // `head` ends with a line break when the stripped Content-* fields were the last ones: drop it, or
+  // the blank line it leaves would end the header block before the new fields.
+  const mk = (headers: string, bodyText: string): Buffer => Buffer.from(`${head.replace(/(\r?\n)+$/, '')}${nl}${headers}${nl}${nl}${bodyText}`, 'latin1');
   const alt = (plainHeaders: string, plainBody: string): Buffer =>
     mk(
       'Content-Type: multipart/alternative; boundary="b1_alt"',
@@ -60,9 +63,8 @@ function variants(name: string, raw: Buffer): Array<[string, Buffer]> {
   // multipart/mixed: the text body first, then attachments (a clinic letter as a PDF, a scan as an image).
   const attachment = (type: string, filename: string, bytes: Buffer, extra = ''): string =>
     `--b2_mix${nl}Content-Type: ${type}; name="${filename}"${nl}Content-Disposition: attachment; filename="${filename}"${extra}${nl}Content-Transfer-Encoding: base64${nl}${nl}${bytes.toString('base64').replace(/.{76}/g, `$&${nl}`)}${nl}`;
-  // (mk keeps a blank line the stripped headers leave at the end of `head`: that puts its Content-Type in the body.)
   const mixed = (first: string, ...attachments: string[]): Buffer =>
-    Buffer.from(`${head.replace(/(\r?\n)+$/, '')}${nl}Content-Type: multipart/mixed; boundary="b2_mix"${nl}${nl}--b2_mix${nl}${first}${nl}${attachments.join('')}--b2_mix--${nl}`, 'latin1');
+    mk('Content-Type: multipart/mixed; boundary="b2_mix"', `--b2_mix${nl}${first}${nl}${attachments.join('')}--b2_mix--${nl}`);
   const plainPart = `Content-Type: text/plain; charset="utf-8"${nl}Content-Transfer-Encoding: quoted-printable${nl}${nl}${qp}`;
   const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1f1a8b70000000049454e44ae426082', 'hex');
   return [
@@ -107,6 +109,13 @@ describe('parse fast path', () => {
     expect(htmlOnly.length).toBeGreaterThan(0);
     expect(taken).toBeGreaterThan(htmlOnly.length / 2);
     expect(all.filter(([name, raw]) => name.includes('+html-') && tryParseMessageFast(raw) !== null).length).toBeGreaterThan(0);
+  });
+
+  it('builds each variant with the MIME type its name says, in the header block', () => {
+    const declared = (name: string): string | null =>
+      /\+mixed-/.test(name) ? 'multipart/mixed' : /\+alt/.test(name) ? 'multipart/alternative' : /\+html-/.test(name) ? 'text/html' : /\+(qp|base64|latin1|1252)$/.test(name) ? 'text/plain' : null;
+    expect(extra.length).toBeGreaterThan(100);
+    for (const [name, raw] of extra) expect([name, parseHeaderBlock(raw).contentType]).toEqual([name, declared(name)]);
   });
 
   it('takes text with plain attachments, and reads a simple PDF as unpdf does', () => {
