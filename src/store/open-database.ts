@@ -5,6 +5,9 @@ import { migrate } from './migrations.js';
 
 export type Db = Database.Database;
 
+/** Page cache of a connection that writes (the worker, review, purge), in KiB. */
+const WRITER_CACHE_KIB = 2000;
+
 /**
  * Open (creating if needed) the case log. The file is created readable only by its owner (0600):
  * it holds subjects and excerpts of clinical mail. WAL lets `status` and `audit` read while the
@@ -22,6 +25,10 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // better-sqlite3 builds SQLite with a 16 MB page cache per connection, which the worker fills as
+    // the log grows (issue 7: RSS < 150 MB and flat). Its lookups touch the index tops and recent
+    // rows; 2 MB holds those, and the rest comes from the OS file cache.
+    db.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
     migrate(db);
   }
   return db;
