@@ -49,9 +49,9 @@ export async function preparePass(options: PassCommandOptions, env: NodeJS.Proce
   const clock = options.now ? fixedClock(options.now) : () => new Date();
   const mailFrom = settings.MAIL_FROM ?? context.policy.data.identity.mailbox;
   const token = await tokenGetterFor(settings, logger);
-  // One thread: the fast path parses most messages here, the thread takes only attachments and odd
-  // shapes (about 1 in 10), and each thread is its own V8 isolate (issue 7: RSS < 150 MB). It starts
-  // on the first such message, not now.
+  // One parse thread: every body is parsed there, fast path included, while this thread keeps IMAP
+  // and SQLite moving; each thread is its own V8 isolate (issue 7: RSS < 150 MB). It starts on the
+  // first body to parse, not now.
   const pool = createParsePool(1);
 
   const run = async (control: { shouldStop?: () => boolean } = {}) => {
