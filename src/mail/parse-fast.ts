@@ -7,7 +7,7 @@
  */
 import type { AttachmentInfo, MailMessage } from '../core/message.js';
 import { decodeUtf8Strict, decodeWindows1252, hasHighBytes, isWindows1252Label } from './charset.js';
-import { parseHeaderBlockWithProblems } from './parse-headers.js';
+import { parseHeaderBlockWithProblems, type HeaderParseResult } from './parse-headers.js';
 import { parseSimpleBody, type SimpleAttachment } from './parse-simple.js';
 import { extractPdfTextNow } from './pdf-text.js';
 import { splitSections } from './text-sections.js';
@@ -38,11 +38,16 @@ export interface BodyResult {
  * The message when the fast path takes it, else null: the caller then parses it with mailparser
  * (in the parse thread). Never throws.
  */
-export function tryParseMessageFast(raw: Buffer, options: ParseMessageOptions = {}): MailMessage | null {
+export function tryParseMessageFast(
+  raw: Buffer,
+  options: ParseMessageOptions = {},
+  /** The header block of `raw`, when the caller has parsed it already (the header gates). */
+  parsedHeaders?: HeaderParseResult,
+): MailMessage | null {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (raw.length > maxBytes) return null;
   try {
-    const headerResult = parseHeaderBlockWithProblems(raw);
+    const headerResult = parsedHeaders ?? parseHeaderBlockWithProblems(raw);
     if (headerResult.problems.length > 0) return null;
     const problems: string[] = [];
     const body = parseSimpleBody(raw, headerResult.bodyOffset, decodeDeclaredCharset, problems);

@@ -10,8 +10,8 @@
 import { classify, classifyHeaders } from '../core/classify.js';
 import type { Classification } from '../core/classification.js';
 import type { MessageHeaders } from '../core/message.js';
-import { parseHeaderBlock } from '../mail/parse-headers.js';
-import { parseMessage, type ParseMessageOptions } from '../mail/parse-message.js';
+import { parseHeaderBlockWithProblems } from '../mail/parse-headers.js';
+import { parseMessageSlow, tryParseMessageFast, type ParseMessageOptions } from '../mail/parse-message.js';
 import type { Policy } from '../policy/policy.js';
 
 export interface ClassifiedSource {
@@ -22,9 +22,10 @@ export interface ClassifiedSource {
 }
 
 export async function classifySource(raw: Buffer, policy: Policy, now: Date, options: ParseMessageOptions = {}): Promise<ClassifiedSource> {
-  const headers = parseHeaderBlock(raw);
-  const decided = classifyHeaders(headers, policy);
-  if (decided) return { headers, classification: decided, bodyRead: false };
-  const message = await parseMessage(raw, options);
+  const headerResult = parseHeaderBlockWithProblems(raw);
+  const decided = classifyHeaders(headerResult.headers, policy);
+  if (decided) return { headers: headerResult.headers, classification: decided, bodyRead: false };
+  // The fast path reuses the header block parsed for the gates; the mailparser path reads it again.
+  const message = tryParseMessageFast(raw, options, headerResult) ?? (await parseMessageSlow(raw, options));
   return { headers: message, classification: classify(message, policy, now), bodyRead: true };
 }
