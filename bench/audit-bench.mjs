@@ -75,18 +75,37 @@ const runs = [
   ['report --month 2026-11 csv', ['report', '--month', '2026-11', '--format', 'csv']],
   ['report --month 2026-11 json', ['report', '--month', '2026-11', '--format', 'json']],
 ];
-// Wall time suffers when the machine is shared; CPU time (user + system, from the shell's `times`) does not.
+// Each command runs ROUNDS times (AUDIT_BENCH_ROUNDS, default 3) and the median is kept: these
+// machines are shared, and one run can take twice another. Issue 5 asks that each command finish in
+// under 2 s and issue 7 under 1 s: judged on the wall time. CPU (user + system of the child, from the
+// shell's `times`) is shown beside it: the whole-log export runs on both cores, so it exceeds the wall.
+const ROUNDS = Number(process.env.AUDIT_BENCH_ROUNDS ?? 3);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const results = [];
 for (const [name, args] of runs) {
-  const t0 = process.hrtime.bigint();
-  const child = spawnSync('sh', ['-c', '"$@" > /dev/null || echo FAILED >&2; times', 'sh', process.execPath, 'dist/cli.js', ...args, '--database', file], { encoding: 'utf8' });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (child.stderr.trim()) console.error(`${name}: ${child.stderr.trim()}`);
-  const [user, system] = [...child.stdout.trim().split('\n').at(-1).matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-  const cpu = user + system;
-  results.push({ command: name, wallSeconds: seconds.toFixed(2), cpuSeconds: cpu.toFixed(2), under2s: cpu < 2 ? 'yes' : 'NO' });
+  const walls = [];
+  const cpus = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const t0 = process.hrtime.bigint();
+    const child = spawnSync('sh', ['-c', '"$@" > /dev/null || echo FAILED >&2; times', 'sh', process.execPath, '--max-semi-space-size=1', 'dist/cli.js', ...args, '--database', file], { encoding: 'utf8' });
+    walls.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    if (child.stderr.trim()) console.error(`${name}: ${child.stderr.trim()}`);
+    const [user, system] = [...child.stdout.trim().split('\n').at(-1).matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+    cpus.push(user + system);
+  }
+  const wall = median(walls);
+  results.push({
+    command: name,
+    wallSeconds: wall.toFixed(2),
+    wallRange: `${Math.min(...walls).toFixed(2)}-${Math.max(...walls).toFixed(2)}`,
+    cpuSeconds: median(cpus).toFixed(2),
+    under2s: wall < 2 ? 'yes' : 'NO',
+    under1s: wall < 1 ? 'yes' : 'NO',
+  });
 }
 const cases = reuse ? `${file} reused` : `${CASES.toLocaleString('en-GB')} cases built in ${buildSeconds.toFixed(1)} s`;
 console.log(`${cases} (cases appended in arrival order, as the worker logs them); database ${(bytes / 1e6).toFixed(0)} MB = ${(bytes / CASES).toFixed(0)} bytes per case`);
 console.table(results);
+// For bench/run-bench.ts: one line of JSON, last.
+console.log(JSON.stringify({ cases: CASES, bytesPerCase: Math.round(bytes / CASES), rounds: ROUNDS, results }));
 if (dir) rmSync(dir, { recursive: true, force: true });

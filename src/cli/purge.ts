@@ -14,13 +14,13 @@ export function register(program: Command): void {
     .option('--policy <file>', 'policy file, for retention.months (default: POLICY_FILE or config/policy.yaml)')
     .option('--database <file>', 'SQLite case log (default: DATABASE_PATH or data/pcn-autoreply.sqlite)')
     .option('--now <iso>', 'pretend it is this time (for trials and tests)')
-    .action((options: { olderThan?: string; dryRun?: boolean; policy?: string; database?: string; now?: string }) => {
+    .action(async (options: { olderThan?: string; dryRun?: boolean; policy?: string; database?: string; now?: string }) => {
       const now = options.now ? new Date(options.now) : new Date();
       if (Number.isNaN(now.getTime())) throw new UserError(`--now must be a date and time such as 2026-11-20T09:00:00Z, not "${options.now}"`);
       const cutoff = options.olderThan
         ? userInput(() => cutoffFor(options.olderThan!, now))
         : cutoffMonthsOrDays(now, loadPolicyOrExit(options.policy).data.retention.months, 'm');
-      const db = openCaseLog(options.database, { readonly: Boolean(options.dryRun) });
+      const db = await openCaseLog(options.database, { readonly: Boolean(options.dryRun) });
       try {
         const before = new Date(cutoff).toISOString().slice(0, 10);
         if (options.dryRun) {

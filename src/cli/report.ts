@@ -18,10 +18,10 @@ export function register(program: Command): void {
     .option('--out <file>', 'write to this file instead of standard output')
     .option('--include-dry-run', 'count dry-run previews too (left out by default)')
     .option('--database <file>', 'SQLite case log (default: DATABASE_PATH or data/pcn-autoreply.sqlite)')
-    .action((options: { month: string; format: string; out?: string; includeDryRun?: boolean; database?: string }) => {
+    .action(async (options: { month: string; format: string; out?: string; includeDryRun?: boolean; database?: string }) => {
       if (!(FORMATS as readonly string[]).includes(options.format)) throw new UserError(`--format must be html, csv or json, not "${options.format}"`);
       const range = userInput(() => parseMonth(options.month));
-      const db = openCaseLog(options.database, { readonly: true });
+      const db = await openCaseLog(options.database, { readonly: true });
       let output: string;
       try {
         const figures = monthlyFigures(db, range, { includeDryRun: options.includeDryRun });

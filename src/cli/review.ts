@@ -27,8 +27,8 @@ export function register(program: Command): void {
     .command('list')
     .description('Cases waiting for a person: URGENT first, then oldest first.')
     .option(...databaseOption)
-    .action((options: { database?: string }) => {
-      const db = openCaseLog(options.database, { readonly: true });
+    .action(async (options: { database?: string }) => {
+      const db = await openCaseLog(options.database, { readonly: true });
       try {
         const rows = waitingCases(db);
         if (rows.length === 0) {
@@ -48,8 +48,8 @@ export function register(program: Command): void {
     .description('Everything about one waiting case, with the reply that approval would send.')
     .argument('<id>', 'case reference (PCN-000123 or 123) or Message-ID')
     .option(...databaseOption)
-    .action((id: string, options: { database?: string }) => {
-      const db = openCaseLog(options.database, { readonly: true });
+    .action(async (id: string, options: { database?: string }) => {
+      const db = await openCaseLog(options.database, { readonly: true });
       try {
         const store = new CaseStore(db);
         const row = store.find(id);
@@ -124,7 +124,7 @@ async function withReviewContext(settings: Settings, options: ActionOptions, act
   const at = options.now ? new Date(options.now) : null;
   if (at && Number.isNaN(at.getTime())) throw new UserError(`--now must be a date and time such as 2026-11-20T09:00:00Z, not "${options.now}"`);
   const { policy, templates } = loadPolicyAndTemplates(settings.POLICY_FILE, settings.TEMPLATES_DIR);
-  const db = openCaseLog(settings.DATABASE_PATH, { readonly: false });
+  const db = await openCaseLog(settings.DATABASE_PATH, { readonly: false });
   try {
     const context: ReviewContext = {
       store: new CaseStore(db),

@@ -25,12 +25,12 @@ export function register(program: Command): void {
     .option('--database <file>', 'SQLite case log (default: DATABASE_PATH or data/pcn-autoreply.sqlite)')
     .option('--policy <file>', 'policy file, for the health limits (default: POLICY_FILE or config/policy.yaml)')
     .addOption(hiddenNow(program))
-    .action((options: StatusOptions) => {
+    .action(async (options: StatusOptions) => {
       const now = options.now ? new Date(options.now) : new Date();
       if (Number.isNaN(now.getTime())) throw new UserError(`--now must be a date and time such as 2026-04-01T09:00:00Z, not "${options.now}"`);
       const settings = settingsOrExit();
       const policy = loadPolicyOrExit(options.policy);
-      const db = openCaseLog(options.database ?? settings.DATABASE_PATH, { readonly: true });
+      const db = await openCaseLog(options.database ?? settings.DATABASE_PATH, { readonly: true });
       try {
         const passes = new PassLog(db).recent(50);
         const health = assessHealth(

@@ -10,8 +10,8 @@ export function register(program: Command): void {
     .description('Show the full decision trace of one case: headers, rules and words that fired, scores, policy, history, reply.')
     .argument('<id>', 'case reference (PCN-000123 or 123) or the hospital message\'s Message-ID')
     .option('--database <file>', 'SQLite case log (default: DATABASE_PATH or data/pcn-autoreply.sqlite)')
-    .action((id: string, options: { database?: string }) => {
-      const db = openCaseLog(options.database, { readonly: true });
+    .action(async (id: string, options: { database?: string }) => {
+      const db = await openCaseLog(options.database, { readonly: true });
       try {
         const store = new CaseStore(db);
         const row = store.find(id);

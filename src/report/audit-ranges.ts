@@ -22,31 +22,50 @@ export interface KeyRange {
  * are cut by (received_at, id), so a run of cases received in the same millisecond (a back-filled
  * log) is cut too, and no range grows past `rows`. Only the received_at index is read (it holds the
  * id: no table rows); the other filters are left to the export's own query, so a range may hold
- * fewer matching cases, or none.
+ * fewer matching cases, or none. `within`, a range this function gave for the same filter, keeps the
+ * ranges to that stretch of the export (a group of the parallel export, audit-parallel.ts), the
+ * last one ending where the stretch ends.
  */
-export function* receivedRanges(db: Db, filter: AuditFilter, rows: number): Generator<KeyRange> {
-  const dates = [filter.since === undefined ? '' : 'AND received_at >= @since', filter.until === undefined ? '' : 'AND received_at < @until'].join(' ');
-  const bounds = { ...(filter.since === undefined ? {} : { since: filter.since }), ...(filter.until === undefined ? {} : { until: filter.until }) };
-  const first = db.prepare(`SELECT received_at, id FROM cases WHERE 1 ${dates} ORDER BY received_at, id LIMIT 1`).safeIntegers(true).raw();
-  const ahead = db
-    .prepare(`SELECT received_at, id FROM cases WHERE (received_at, id) >= (@fromAt, @fromId) ${dates} ORDER BY received_at, id LIMIT 1 OFFSET @rows`)
+export function* receivedRanges(db: Db, filter: AuditFilter, rows: number, within?: KeyRange): Generator<KeyRange> {
+  // A bounded stretch (one of this function's own ranges for the same filter) lies within the
+  // filter's dates: its end replaces them. With both, SQLite may take --until as the step's upper
+  // bound and scan the rest of the period for the step that runs past the stretch's end.
+  const dates =
+    within?.to !== undefined
+      ? ['AND (received_at, id) < (@withinToAt, @withinToId)']
+      : [filter.since === undefined ? '' : 'AND received_at >= @since', filter.until === undefined ? '' : 'AND received_at < @until'];
+  const start = within ? 'AND (received_at, id) >= (@withinFromAt, @withinFromId)' : '';
+  const bounds = {
+    ...(filter.since === undefined || within?.to !== undefined ? {} : { since: filter.since }),
+    ...(filter.until === undefined || within?.to !== undefined ? {} : { until: filter.until }),
+    ...(within ? rangeParams(within, 'within') : {}),
+  };
+  const first = db
+    .prepare(`SELECT received_at, id FROM cases WHERE 1 ${dates.join(' ')} ${start} ORDER BY received_at, id LIMIT 1`)
     .safeIntegers(true)
     .raw();
+  const ahead = db
+    .prepare(`SELECT received_at, id FROM cases WHERE (received_at, id) >= (@fromAt, @fromId) ${dates.join(' ')} ORDER BY received_at, id LIMIT 1 OFFSET @rows`)
+    .safeIntegers(true)
+    .raw();
+  const { withinFromAt: _at, withinFromId: _id, ...stepBounds } = bounds as Record<string, unknown>;
   let from = first.get(bounds) as SortKey | undefined;
   while (from !== undefined) {
-    const to = ahead.get({ ...bounds, fromAt: from[0], fromId: from[1], rows }) as SortKey | undefined;
-    yield to === undefined ? { from } : { from, to };
+    const to = ahead.get({ ...stepBounds, fromAt: from[0], fromId: from[1], rows }) as SortKey | undefined;
+    // The last range within a bounded stretch ends where the stretch does.
+    const end = to ?? within?.to;
+    yield end === undefined ? { from } : { from, to: end };
     from = to;
   }
 }
 
 /** The conditions that keep a query to one range, bound by rangeParams. */
-export function rangeConditions(range: KeyRange): string[] {
-  const from = '(received_at, id) >= (@rangeFromAt, @rangeFromId)';
-  return range.to === undefined ? [from] : [from, '(received_at, id) < (@rangeToAt, @rangeToId)'];
+export function rangeConditions(range: KeyRange, name = 'range'): string[] {
+  const from = `(received_at, id) >= (@${name}FromAt, @${name}FromId)`;
+  return range.to === undefined ? [from] : [from, `(received_at, id) < (@${name}ToAt, @${name}ToId)`];
 }
 
-export function rangeParams(range: KeyRange): Record<string, SortKey[number]> {
-  const from = { rangeFromAt: range.from[0], rangeFromId: range.from[1] };
-  return range.to === undefined ? from : { ...from, rangeToAt: range.to[0], rangeToId: range.to[1] };
+export function rangeParams(range: KeyRange, name = 'range'): Record<string, SortKey[number]> {
+  const from = { [`${name}FromAt`]: range.from[0], [`${name}FromId`]: range.from[1] };
+  return range.to === undefined ? from : { ...from, [`${name}ToAt`]: range.to[0], [`${name}ToId`]: range.to[1] };
 }

@@ -101,7 +101,7 @@ export function maskedSubject(subject: string | null): string | null {
   return MAY_HOLD_NHS_NUMBER.test(subject) ? maskNhsNumbers(subject) : subject;
 }
 
-/** WHERE clause and parameters for a filter, shared by auditRows and auditChunks; `more` adds conditions. */
+/** WHERE clause and parameters for a filter, shared by auditRows and the export's ranges (audit-sql.ts); `more` adds conditions. */
 export function auditWhere(filter: AuditFilter, more: readonly string[] = []): { where: string; params: Record<string, unknown> } {
   const where: string[] = [...more];
   const params: Record<string, unknown> = {};

@@ -3,7 +3,7 @@ import type { Db } from '../store/open-database.js';
 import { caseReference } from '../store/case-store.js';
 import { tableCell as jsTableCell } from './audit-format.js';
 import { auditWhere, maskedSubject, MAY_HOLD_NHS_NUMBER, roundedConfidence, type AuditFilter } from './audit-records.js';
-import { rangeConditions, rangeParams, receivedRanges, type KeyRange } from './audit-ranges.js';
+import { rangeConditions, rangeParams, type KeyRange } from './audit-ranges.js';
 import { csvCell } from './csv.js';
 
 /**
@@ -254,10 +254,11 @@ interface FastChunk {
 }
 
 /**
- * The export's lines, oldest case first, as Buffers of UTF-8 holding whole lines: the caller only
- * writes them out. Each range takes the fast path when its check passes, else the exact one.
+ * The lines of one range of the export (null when no case in it passes the filter), on the fast
+ * path when its check passes, else the exact one. A thread of the parallel export
+ * (audit-parallel.ts) builds its share of ranges with its own connection and builder.
  */
-export function* auditChunks(db: Db, format: AuditFormat, filter: AuditFilter = {}, rowsPerRange = RANGE_ROWS): Generator<Buffer> {
+export function auditRangeBuilder(db: Db, format: AuditFormat, filter: AuditFilter = {}): (range: KeyRange) => Buffer | null {
   registerFallbacks(db);
   const fastPath = FAST_PATH[format];
   const statements = new Map<string, ReturnType<Db['prepare']>>();
@@ -285,16 +286,15 @@ export function* auditChunks(db: Db, format: AuditFormat, filter: AuditFilter = 
     return statement;
   };
   const { params } = auditWhere(filter);
-  for (const range of receivedRanges(db, filter, rowsPerRange)) {
+  return (range) => {
     const bound = { ...params, ...rangeParams(range) };
     const chunk = query(range, true).get(bound) as FastChunk;
-    if (chunk.lines === null) continue;
+    if (chunk.lines === null) return null;
     if (fastPath.plain(chunk.checked?.toString('latin1') ?? '') && !MAY_HOLD_NHS_NUMBER.test(chunk.subjects?.toString('latin1') ?? '')) {
-      yield wellFormed(chunk.lines);
-    } else {
-      yield wellFormed((query(range, false).get(bound) as FastChunk).lines!);
+      return wellFormed(chunk.lines);
     }
-  }
+    return wellFormed((query(range, false).get(bound) as FastChunk).lines!);
+  };
 }
 
 /**

@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
-import { loadSettings, SettingsError } from '../settings/load-settings.js';
 import { openDatabase, type Db } from '../store/open-database.js';
 import { UserError } from '../cli/user-error.js';
 import { DateInputError } from './dates.js';
 
-/** The database a reporting command reads: --database, else DATABASE_PATH, else the default. */
-export function caseLogPath(explicit: string | undefined): string {
+/**
+ * The database a reporting command reads: --database, else DATABASE_PATH, else the default. The
+ * settings (and zod, which checks them: a tenth of a second) are loaded only when needed.
+ */
+export async function caseLogPath(explicit: string | undefined): Promise<string> {
   if (explicit) return explicit;
+  const { loadSettings, SettingsError } = await import('../settings/load-settings.js');
   try {
     return loadSettings().DATABASE_PATH;
   } catch (error) {
@@ -16,8 +19,8 @@ export function caseLogPath(explicit: string | undefined): string {
 }
 
 /** Open the case log for a command; a missing file is a user's mistake, not a new empty log. */
-export function openCaseLog(explicit: string | undefined, options: { readonly: boolean }): Db {
-  const path = caseLogPath(explicit);
+export async function openCaseLog(explicit: string | undefined, options: { readonly: boolean }): Promise<Db> {
+  const path = await caseLogPath(explicit);
   if (!existsSync(path)) throw new UserError(`no case log at ${path} (give --database FILE or set DATABASE_PATH)`);
   try {
     const db = openDatabase(path, options);

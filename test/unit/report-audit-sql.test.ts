@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { auditCsvLine, auditJsonLine, auditTableLine } from '../../src/report/audit-format.js';
 import { auditRows, type AuditFilter } from '../../src/report/audit-records.js';
-import { auditChunks, type AuditFormat } from '../../src/report/audit-sql.js';
+import { receivedRanges } from '../../src/report/audit-ranges.js';
+import { auditRangeBuilder, RANGE_ROWS, type AuditFormat } from '../../src/report/audit-sql.js';
 import { openDatabase, type Db } from '../../src/store/open-database.js';
 
 // The SQL-built export lines must equal, byte for byte, what the JavaScript formatters print.
@@ -84,7 +85,9 @@ function expected(db: Db, filter: AuditFilter, format: AuditFormat): string {
 }
 
 function exported(db: Db, format: AuditFormat, filter: AuditFilter = {}, rowsPerRange?: number): string {
-  return Buffer.concat([...auditChunks(db, format, filter, rowsPerRange)]).toString('utf8');
+  const build = auditRangeBuilder(db, format, filter);
+  const chunks = [...receivedRanges(db, filter, rowsPerRange ?? RANGE_ROWS)].map(build).filter((lines): lines is Buffer => lines !== null);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const FORMATS: AuditFormat[] = ['json', 'csv', 'table'];

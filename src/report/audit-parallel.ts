@@ -1,0 +1,178 @@
+import { Worker } from 'node:worker_threads';
+import type { Db } from '../store/open-database.js';
+import type { AuditFilter } from './audit-records.js';
+import { receivedRanges, type KeyRange } from './audit-ranges.js';
+import { auditRangeBuilder, RANGE_ROWS, type AuditFormat } from './audit-sql.js';
+import { BatchedWriter } from './audit-output.js';
+
+/**
+ * The audit export on both cores: SQLite builds a line per case in C at 2-3 µs each, so a whole
+ * log of a million cases is seconds of one core's work. The ranges (audit-ranges.ts) are dealt in
+ * groups, the even ones built here and the odd ones by a thread with its own read-only
+ * connection (audit-thread.ts); each side writes a group when the one before it is out, so the
+ * output is the single-threaded export's, byte for byte (test/integration/audit-parallel.test.ts).
+ * A small export (a filtered month) stays on this thread: starting the other costs more than it saves.
+ */
+
+/** Cases per group: about 3 MB of JSON Lines held by each side at a time. */
+export const GROUP_ROWS = 4096;
+/** Below this many groups (65,536 cases in the dates asked for) the export stays on one thread: a thread costs about 0.1 s to start. */
+export const PARALLEL_MIN_GROUPS = 16;
+
+/** Int32 slots shared by both sides: the group whose turn it is to be written, and a stop flag. */
+export const TURN = 0;
+export const STOP = 1;
+export const STOP_READER_GONE = 1;
+export const STOP_FAILED = 2;
+
+export interface ThreadJob {
+  databasePath: string;
+  format: AuditFormat;
+  filter: AuditFilter;
+  groups: KeyRange[];
+  shared: Int32Array;
+  fd: number;
+}
+
+export interface ExportOptions {
+  databasePath: string;
+  format: AuditFormat;
+  filter: AuditFilter;
+  /** Written first (the CSV header with its BOM, the table's heading). */
+  header: Buffer;
+  fd?: number;
+  /** Test hook: the least number of groups that takes the second thread. */
+  parallelMinGroups?: number;
+}
+
+export async function writeAuditExport(db: Db, options: ExportOptions): Promise<void> {
+  const fd = options.fd ?? 1;
+  // Groups are cut here, the ranges within each by the side that builds it: both cores share that work too.
+  const groups = [...receivedRanges(db, options.filter, GROUP_ROWS)];
+  const build = auditRangeBuilder(db, options.format, options.filter);
+  const writer = new BatchedWriter(fd);
+  if (options.header.length && !writer.push(options.header)) return;
+  // Under tsx or vitest the thread's module is TypeScript, which a worker thread cannot load.
+  if (groups.length < (options.parallelMinGroups ?? PARALLEL_MIN_GROUPS) || import.meta.url.endsWith('.ts')) {
+    for (const group of groups) {
+      for (const lines of buildGroup(db, build, options.filter, group)) if (!writer.push(lines)) return;
+    }
+    writer.flush();
+    return;
+  }
+  if (!writer.flush()) return;
+
+  const shared = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  const job: ThreadJob = { databasePath: options.databasePath, format: options.format, filter: options.filter, groups, shared, fd };
+  const thread = new Worker(new URL('./audit-thread.js', import.meta.url), { workerData: job });
+  const threadEnded = new Promise<void>((resolve, reject) => {
+    thread.once('error', reject);
+    thread.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the audit export thread stopped with exit code ${code}`))));
+  });
+  // However the thread ends, this side must not wait for a turn that will never come.
+  threadEnded.then(
+    () => undefined,
+    () => stopExport(shared, STOP_FAILED),
+  );
+  try {
+    await exportSide({ db, build, filter: options.filter, groups, first: 0, shared, fd, waitForTurn: (group) => waitForTurn(shared, group) });
+  } catch (error) {
+    // The thread stops at its next turn instead of waiting for one that will never come.
+    stopExport(shared, STOP_FAILED);
+    await threadEnded.catch(() => undefined);
+    throw error;
+  }
+  await threadEnded;
+}
+
+/** Groups a side may have built and not yet written: up to 3 x 3 MB, so that neither waits on every turn of a busy machine. */
+export const GROUPS_AHEAD = 3;
+
+export interface ExportSide {
+  db: Db;
+  build: (range: KeyRange) => Buffer | null;
+  filter: AuditFilter;
+  groups: readonly KeyRange[];
+  /** 0: this side builds the even groups; 1: the odd ones. */
+  first: 0 | 1;
+  shared: Int32Array;
+  fd: number;
+  /** Resolves true when it is the group's turn to be written, false when the export has stopped. */
+  waitForTurn(group: number): boolean | Promise<boolean>;
+}
+
+/**
+ * One side of the parallel export: builds its groups in order, up to GROUPS_AHEAD ahead of the
+ * output, and writes each in its turn. Returns when its groups are out or the export has stopped.
+ */
+export async function exportSide(side: ExportSide): Promise<void> {
+  const { shared, fd } = side;
+  const built: Array<{ group: number; chunks: Buffer[] }> = [];
+  // Writes what is due; false when the export has stopped (this side's reader gone, or the other side).
+  const writeDue = (): boolean => {
+    while (built.length && Atomics.load(shared, TURN) === built[0]!.group) {
+      const { group, chunks } = built.shift()!;
+      if (!writeGroup(fd, chunks, shared, group)) return false;
+    }
+    return Atomics.load(shared, STOP) === 0;
+  };
+  for (let group = side.first; group < side.groups.length; group += 2) {
+    built.push({ group, chunks: buildGroup(side.db, side.build, side.filter, side.groups[group]!) });
+    if (!writeDue()) return;
+    while (built.length >= GROUPS_AHEAD) if (!((await side.waitForTurn(built[0]!.group)) && writeDue())) return;
+  }
+  while (built.length) if (!((await side.waitForTurn(built[0]!.group)) && writeDue())) return;
+}
+
+/** The lines of one group's cases, a Buffer per range, in order. */
+export function buildGroup(db: Db, build: (range: KeyRange) => Buffer | null, filter: AuditFilter, group: KeyRange): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (const range of receivedRanges(db, filter, RANGE_ROWS, group)) {
+    const lines = build(range);
+    if (lines) chunks.push(lines);
+  }
+  return chunks;
+}
+
+/** Writes a group in its turn and passes the turn on; false when the export must stop (the reader has gone). */
+export function writeGroup(fd: number, chunks: Buffer[], shared: Int32Array, group: number): boolean {
+  const writer = new BatchedWriter(fd);
+  const written = chunks.every((chunk) => writer.push(chunk)) && writer.flush();
+  if (!written) stopExport(shared, STOP_READER_GONE);
+  Atomics.store(shared, TURN, group + 1);
+  Atomics.notify(shared, TURN);
+  return written;
+}
+
+/**
+ * Either side's connection to the case log for the export. The export walks the received_at index
+ * and fetches every row by id: through the memory map each fetch set up its pages afresh
+ * (btreeInitPage was a tenth of a million-case export); the page cache keeps the table's interior
+ * pages set up, and 8 MB holds them for a million cases.
+ */
+export function tuneForExport(db: Db): Db {
+  db.pragma('mmap_size = 0');
+  db.pragma('cache_size = -8000');
+  return db;
+}
+
+export function stopExport(shared: Int32Array, why: number): void {
+  Atomics.compareExchange(shared, STOP, 0, why);
+  Atomics.notify(shared, TURN);
+}
+
+/** In Node since 16; TypeScript's lib has it from ES2024 only. */
+interface AtomicsWithWaitAsync {
+  waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
+/** Waits, without blocking this thread's events (the other thread's exit among them), until it is `group`'s turn; false when the export has stopped. */
+async function waitForTurn(shared: Int32Array, group: number): Promise<boolean> {
+  for (;;) {
+    if (Atomics.load(shared, STOP) !== 0) return false;
+    const turn = Atomics.load(shared, TURN);
+    if (turn === group) return true;
+    const waiting = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(shared, TURN, turn);
+    if (waiting.async) await waiting.value;
+  }
+}

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auditCsvLine, auditJsonLine, auditTableLine } from '../../src/report/audit-format.js';
+import { auditRows, type AuditFilter } from '../../src/report/audit-records.js';
+import type { AuditFormat } from '../../src/report/audit-sql.js';
+import type * as Parallel from '../../src/report/audit-parallel.js';
+import { openDatabase, type Db } from '../../src/store/open-database.js';
+import { CLI } from '../support/run-cli.js';
+
+// The second thread exists only in the build (under vitest the export stays on one thread), so this
+// test loads dist/, as `pcn-autoreply audit` runs it. Two threads take turns writing groups of ranges:
+// the file must be the one the JavaScript formatters print, byte for byte, whoever built which group.
+const dist = (await import(new URL('../../dist/report/audit-parallel.js', import.meta.url).href)) as typeof Parallel;
+
+const dir = mkdtempSync(path.join(tmpdir(), 'audit-parallel-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** `cases` cases, three per millisecond (ties cut across ranges and groups), awkward ones among them. */
+function caseLog(file: string, cases: number): Db {
+  const db = openDatabase(file);
+  const insert = db.prepare(`INSERT INTO cases (message_key, message_id, received_at, from_address, organisation, subject, category, action,
+    confidence, status, urgent, reasons, policy_version, policy_hash, reply_to_address, replied_at, created_at, updated_at)
+    VALUES (@key, @messageId, @received, @from, @organisation, @subject, @category, 'reply', 0.9, @status,
+    @urgent, '[{"rule":"bloods","matched":"please arrange","weight":3}]', '2026.1', 'abc123', 'ward9@northmere.nhs.uk', @replied, 0, 0)`);
+  const awkward = ['NHS 943 476 5919', '=SUM(A1)', 'a, b', 'two  spaces', 'tab\there', 'é ü 😀', 'quote "q"', 'x'.repeat(60), null];
+  db.transaction(() => {
+    for (let i = 0; i < cases; i++) {
+      const received = Date.UTC(2026, 0, 1) + Math.floor(i / 3) * 60_000;
+      insert.run({
+        key: `k${i}`,
+        messageId: `<m${i}@northmere.nhs.uk>`,
+        received,
+        from: i % 389 === 0 ? '"Ward, 9" <ward9@northmere.nhs.uk>' : 'ward9@northmere.nhs.uk',
+        organisation: i % 11 === 0 ? null : 'Northmere University Hospitals NHS Trust',
+        subject: i % 97 === 0 ? awkward[(i / 97) % awkward.length]! : `Request ${i} - Mr Test PATIENT`,
+        category: i % 13 === 0 ? 'urgent_clinical' : 'blood_test_request',
+        status: i % 4 === 0 ? 'review' : 'replied',
+        urgent: i % 13 === 0 ? 1 : 0,
+        replied: received + 1000,
+      });
+    }
+  })();
+  return db;
+}
+
+function expected(db: Db, filter: AuditFilter, format: AuditFormat): string {
+  if (format === 'table') return [...auditRows(db, filter, 'table')].map(auditTableLine).join('');
+  return [...auditRows(db, filter)].map(format === 'json' ? auditJsonLine : auditCsvLine).join('');
+}
+
+async function exportToFile(db: Db, databasePath: string, format: AuditFormat, filter: AuditFilter, parallelMinGroups: number): Promise<string> {
+  const out = path.join(dir, `out-${format}-${parallelMinGroups}.txt`);
+  const fd = openSync(out, 'w');
+  try {
+    await dist.writeAuditExport(db, { databasePath, format, filter, header: Buffer.from('HEADER\n'), fd, parallelMinGroups });
+  } finally {
+    closeSync(fd);
+  }
+  return readFileSync(out, 'utf8');
+}
+
+describe('audit export on two threads (dist)', () => {
+  const file = path.join(dir, 'cases.sqlite');
+  const cases = 5 * dist.GROUP_ROWS + 123;
+  const db = caseLog(file, cases);
+  const filters: AuditFilter[] = [{}, { since: Date.UTC(2026, 0, 3), until: Date.UTC(2026, 0, 20), status: 'replied' }];
+
+  for (const format of ['json', 'csv', 'table'] as const) {
+    it(`${format}: the same bytes as one thread and as the JavaScript formatters`, async () => {
+      for (const filter of filters) {
+        const want = `HEADER\n${expected(db, filter, format)}`;
+        expect(want.split('\n').length).toBeGreaterThan(filter.status ? 1000 : cases);
+        expect(await exportToFile(db, file, format, filter, 1)).toBe(want);
+        expect(await exportToFile(db, file, format, filter, Number.POSITIVE_INFINITY)).toBe(want);
+      }
+    });
+  }
+
+  it('a thread that cannot start fails the export with its reason, instead of leaving it waiting', async () => {
+    const started = Date.now();
+    await expect(exportToFile(db, path.join(dir, 'no-such.sqlite'), 'json', {}, 1)).rejects.toThrow(/unable to open|no such file|SQLITE_CANTOPEN/i);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('`audit | head` ends the export cleanly when the reader goes (both threads stop)', async () => {
+    const big = path.join(dir, 'big.sqlite');
+    caseLog(big, dist.PARALLEL_MIN_GROUPS * dist.GROUP_ROWS + 10).close();
+    const child = spawn(process.execPath, [CLI, 'audit', '--format', 'json', '--database', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const firstLine = await new Promise<string>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString('utf8').split('\n')[0]!)));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(JSON.parse(firstLine)).toMatchObject({ caseId: 'PCN-000001' });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  }, 30_000);
+});
