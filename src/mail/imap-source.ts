@@ -212,6 +212,35 @@ export class ImapSource implements MailSource {
     }
   }
 
+  async moveByMessageId(folder: string, messageIds: readonly string[], to: string): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    return this.guard(`moving decided messages from ${folder} to ${to}`, () => this.moveFound(folder, messageIds, to));
+  }
+
+  private async moveFound(folder: string, messageIds: readonly string[], to: string): Promise<Set<string>> {
+    const client = this.requireClient();
+    if (!(await client.list()).some((box) => box.path === folder)) return new Set();
+    await client.mailboxOpen(folder);
+    const uids: number[] = [];
+    const found = new Set<string>();
+    for (const messageId of messageIds) {
+      const hits = await client.search({ header: { 'message-id': messageId } }, { uid: true });
+      if (hits === false || hits === undefined) throw new MailSourceError(`the server refused to search ${folder}`, 'ECONNECTION');
+      if (hits.length === 0) continue;
+      // SEARCH HEADER matches a substring: only an exact Message-ID counts.
+      for await (const message of client.fetch(packUidSet(hits), { uid: true, envelope: true }, { uid: true })) {
+        const id = message.envelope?.messageId;
+        if (id === messageId) {
+          uids.push(message.uid);
+          found.add(id);
+        }
+      }
+    }
+    this.assertStillConnected(client);
+    if (uids.length) await this.moveUids(uids, to);
+    return found;
+  }
+
   async close(): Promise<void> {
     if (this.keepAlive) clearInterval(this.keepAlive);
     this.keepAlive = null;

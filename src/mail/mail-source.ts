@@ -27,6 +27,11 @@ export interface MailSource {
   sources(uids: readonly number[], maxBytes: number): Promise<Map<number, { source: Buffer; truncated: boolean }>>;
   /** Move messages to a folder, creating it when missing. */
   move(uids: readonly number[], folder: string): Promise<void>;
+  /**
+   * Move the messages with these Message-IDs from another folder of the mailbox to `to`; answers the
+   * Message-IDs it found there. Only a mailbox with folders has it (not a folder of .eml files).
+   */
+  moveByMessageId?(folder: string, messageIds: readonly string[], to: string): Promise<Set<string>>;
   close(): Promise<void>;
 }
 

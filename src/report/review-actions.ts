@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Reason } from '../core/classification.js';
-import type { CaseStatus } from '../core/case-status.js';
+import { folderKeyFor, type CaseStatus } from '../core/case-status.js';
 import type { MessageHeaders } from '../core/message.js';
 import { renderReply, type RenderedReply } from '../core/render-reply.js';
 import { isHospitalAddress } from '../core/sender.js';
@@ -74,6 +74,7 @@ export async function approveCase(context: ReviewContext, id: string, sender: Re
     const result = await sender.send(reply);
     const at = context.clock().getTime();
     store.transition(row.id, 'replied', at, { actor: context.actor, from: ['sending'], smtpResponse: result.response, repliedAt: at, note: null });
+    markForRefile(context, row, 'replied');
     return { row: store.get(row.id)!, response: result.response };
   } catch (error) {
     const sendError = error instanceof SendError ? error : new SendError(String((error as Error)?.message ?? error), 'transient', String(error), false);
@@ -98,6 +99,7 @@ export function rejectCase(context: ReviewContext, id: string, note: string): Ca
   if (!note.trim()) throw new ReviewRefusal('a rejection needs a note saying why (--note "...")');
   const won = context.store.transition(row.id, 'rejected', context.clock().getTime(), { actor: context.actor, from: WAITING, note });
   if (!won) throw new ReviewRefusal(`${caseReference(row.id)} changed while you were rejecting it; nothing was changed`);
+  markForRefile(context, row, 'rejected');
   return context.store.get(row.id)!;
 }
 
@@ -152,7 +154,20 @@ export function reclassifyCase(context: ReviewContext, id: string, category: str
     });
   }).immediate();
   if (!won) throw new ReviewRefusal(`${ref} changed while you were reclassifying it; nothing was changed`);
+  markForRefile(context, row, status);
   return store.get(row.id)!;
+}
+
+/**
+ * A live pass moved the waiting case's message to the review folder. Once a person's decision
+ * gives it a status of another folder, the next pass moves it there (refile-decided.ts), so that
+ * the review folder holds only what still waits for somebody.
+ */
+function markForRefile(context: ReviewContext, waiting: CaseRow, status: CaseStatus): void {
+  const { folders } = context.policy.data;
+  if (waiting.dry_run || !folders.enabled || folderKeyFor(waiting.status) !== 'review') return;
+  const key = folderKeyFor(status);
+  if (key && key !== 'review') context.store.markForRefile(waiting.id, folders.review);
 }
 
 /** Render the reply afresh from what the case log holds (the body's excerpt, already masked). */

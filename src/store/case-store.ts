@@ -70,6 +70,8 @@ export interface CaseRow {
   updated_at: number;
   replied_at: number | null;
   purged_at: number | null;
+  /** The folder the message still waits in after a person decided its case (see refileDecided). */
+  refile_from: string | null;
 }
 
 export interface ReplyFields {
@@ -248,6 +250,21 @@ export class CaseStore {
 
   threadRepliedSince(threadKey: string, since: number, countDryRun: boolean): boolean {
     return this.statements.threadReplied.get(threadKey, since, countDryRun ? 1 : 0) !== undefined;
+  }
+
+  /** After a person's decision: the message waits in `folder` until a pass moves it to the folder of its new status. */
+  markForRefile(id: number, folder: string): void {
+    this.prepared('UPDATE cases SET refile_from = ? WHERE id = ?').run(folder, id);
+  }
+
+  /** Cases whose message a pass still has to take out of the folder it waits in. */
+  awaitingRefile(): Array<Pick<CaseRow, 'id' | 'message_id' | 'status' | 'refile_from'> & { refile_from: string }> {
+    return this.prepared('SELECT id, message_id, status, refile_from FROM cases WHERE refile_from IS NOT NULL ORDER BY id').all() as never;
+  }
+
+  refiled(ids: readonly number[]): void {
+    const clear = this.prepared('UPDATE cases SET refile_from = NULL WHERE id = ?');
+    this.db.transaction(() => ids.forEach((id) => clear.run(id)))();
   }
 
   /** A dry run's case is a preview, not a handling: a live pass replaces it. */

@@ -124,6 +124,16 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 5,
+    name: 'messages to take out of the review folder after a person has decided',
+    // The folder the message waits in, set by `review approve/reject/reclassify` and cleared by the
+    // pass that moves it to the folder of its new status.
+    sql: `
+      ALTER TABLE cases ADD COLUMN refile_from TEXT;
+      CREATE INDEX cases_refile ON cases (id) WHERE refile_from IS NOT NULL;
+    `,
+  },
 ];
 
 export function migrate(db: Database, now: number = Date.now()): number[] {

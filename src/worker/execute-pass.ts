@@ -3,6 +3,7 @@ import type { MailSource } from '../mail/mail-source.js';
 import type { ReplySender } from '../mail/reply-sender.js';
 import type { PassCounts } from '../store/pass-log.js';
 import { killSwitchCheck } from './kill-switch.js';
+import { refileDecided } from './refile-decided.js';
 import { runPass, type PassResult } from './run-pass.js';
 import { workerLease, type WorkerContext } from './worker-context.js';
 
@@ -66,6 +67,13 @@ export async function executePass(context: WorkerContext, source: MailSource, se
         actor: 'worker',
       },
     );
+    if (!options.dryRun) {
+      // The pass's own work is done and recorded: a failure here leaves the messages where they
+      // are, marked, for the next pass.
+      await refileDecided(store, source, policy, logger).catch((error: Error) =>
+        logger.warn({ err: { message: error.message } }, 'could not move decided messages out of the review folder; the next pass tries again'),
+      );
+    }
     passLog.finish(passId, clock().getTime(), 'ok', result.counts);
     logger.info({ ...result.counts, idle: result.idle, stoppedEarly: result.stoppedEarly, ms: Date.now() - started }, 'pass finished');
     return result;

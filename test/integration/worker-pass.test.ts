@@ -265,6 +265,38 @@ describe('an SMTP server that refuses', () => {
   });
 });
 
+describe("after a person's decision", () => {
+  it('the next pass moves the message out of the review folder to the folder of its new status', async () => {
+    const dna = sample.find((m) => m.name === '04-dna.eml')!;
+    const urgent = sample.find((m) => m.name === '06-urgent.eml')!;
+    await dovecot.seed('INBOX', [dna.raw, urgent.raw]);
+    sink.failNext(1, 550, 'Mailbox unavailable: no such user here');
+    expect((await once()).code).toBe(0);
+    expect(await dovecot.list('PCN/Review')).toHaveLength(2);
+    const refOf = (raw: Buffer) => `PCN-${String(cases().find((row) => row.message_id === messageIdOf(raw))!.id).padStart(6, '0')}`;
+
+    const approved = await runCli(['review', 'approve', refOf(dna.raw), '--by', 'Dr Reviewer'], env());
+    expect(approved.code, approved.stderr).toBe(0);
+    const rejected = await runCli(['review', 'reject', refOf(urgent.raw), '--note', 'handled by the duty doctor', '--by', 'Dr Reviewer'], env());
+    expect(rejected.code, rejected.stderr).toBe(0);
+    // The review commands change the case log only; the mailbox is the worker's to change.
+    expect(await dovecot.list('PCN/Review')).toHaveLength(2);
+
+    expect((await once()).code).toBe(0);
+    expect(await dovecot.list('PCN/Review')).toHaveLength(0);
+    expect((await dovecot.list('PCN/Replied')).map((m) => m.messageId)).toEqual([messageIdOf(dna.raw)]);
+    expect((await dovecot.list('PCN/Filed')).map((m) => m.messageId)).toEqual([messageIdOf(urgent.raw)]);
+    expect(sink.messages).toHaveLength(1);
+
+    // Done once: the next pass finds nothing to move, and the idle pass stays idle.
+    const idle = await once();
+    expect(idle.code, idle.stderr).toBe(0);
+    expect(idle.stdout).toMatch(/No new mail/);
+    expect(await dovecot.list('PCN/Replied')).toHaveLength(1);
+    expect(await dovecot.list('PCN/Filed')).toHaveLength(1);
+  });
+});
+
 describe('dry run', () => {
   it('sends and moves nothing, logs would_reply with the rendered reply, and a later live pass still answers', async () => {
     await dovecot.seed('INBOX', sample.map((m) => m.raw));
