@@ -113,6 +113,8 @@ describe('review queue', () => {
     const result = await runCli(['review', 'reject', 'PCN-000008', '--by', 'Dr Officer', '--note', 'patient already seen', '--now', '2026-11-21T10:00:00Z', '--database', database, '--policy', policy]);
     expect(result.code, result.stderr).toBe(0);
     expect(rowOf(8).status).toBe('rejected');
+    // The message waits in the review folder until the next pass files it.
+    expect(rowOf(8).refile_from).toBe('PCN/Review');
     expect(eventsOf(8).at(-1)).toEqual({ status: 'rejected', actor: 'Dr Officer', note: 'patient already seen', at: Date.parse('2026-11-21T10:00:00Z') });
   });
 
@@ -130,6 +132,8 @@ describe('review queue', () => {
     expect(result.code, result.stderr).toBe(0);
     const row = rowOf(9);
     expect(row).toMatchObject({ status: 'awaiting_approval', category: 'blood_test_request', urgent: 0, reply_to_address: 'laura.tran@northmere.nhs.uk' });
+    // Still waiting for a person: its message stays in the review folder.
+    expect(row.refile_from).toBeNull();
     expect(String(row.reply_text)).toContain('PCN-000009');
     expect(sink.messages).toHaveLength(1);
     const last = eventsOf(9).at(-1)!;
