@@ -134,6 +134,19 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX cases_refile ON cases (id) WHERE refile_from IS NOT NULL;
     `,
   },
+  {
+    version: 6,
+    name: 'reply-limit indexes that cover the status',
+    // Every reply candidate counts the recipient's replies of the last day and looks for a reply in
+    // its thread. Without the status in the index each of those rows was a table lookup: with a
+    // generous per-sender limit a 10,000-message backlog spent seconds there (issue 7's profile).
+    sql: `
+      DROP INDEX cases_recipient_created;
+      CREATE INDEX cases_recipient_created ON cases (reply_to_address, created_at, status);
+      DROP INDEX cases_thread_created;
+      CREATE INDEX cases_thread_created ON cases (thread_key, created_at, status);
+    `,
+  },
 ];
 
 export function migrate(db: Database, now: number = Date.now()): number[] {
