@@ -137,14 +137,14 @@ function parseUnsafe(raw: Buffer): HeaderParseResult {
     }
   }
 
-  const fromList = parseAddressList(firstValues.get('from'));
-  result.from = fromList[0] ?? null;
+  const fromField = addressField(firstValues.get('from'));
+  result.from = fromField.addresses[0] ?? null;
   if (firstValues.has('from') && result.from === null) {
     problems.push('From header has no usable address');
   }
-  result.replyTo = parseAddressList(firstValues.get('reply-to'));
-  result.to = parseAddressList(firstValues.get('to'));
-  result.cc = parseAddressList(firstValues.get('cc'));
+  result.replyTo = addressField(firstValues.get('reply-to')).addresses;
+  result.to = addressField(firstValues.get('to')).addresses;
+  result.cc = addressField(firstValues.get('cc')).addresses;
   result.messageId = firstMessageId(firstValues.get('message-id'));
   result.inReplyTo = firstMessageId(firstValues.get('in-reply-to'));
   result.references = allMessageIds(firstValues.get('references'));
@@ -153,7 +153,7 @@ function parseUnsafe(raw: Buffer): HeaderParseResult {
   // A line break hidden in an encoded word is an attempt to inject headers into anything that
   // reuses the value (our reply's Subject): removed here, and reported so no reply goes out.
   if (HIDDEN_LINE_BREAK.test(rawSubject)) problems.push('the Subject hides line breaks or control characters (removed): a possible header injection');
-  if (result.from && HIDDEN_LINE_BREAK.test(decodeWords(firstValues.get('from') ?? ''))) {
+  if (result.from && fromField.hidesLineBreak) {
     problems.push('the From display name hides line breaks or control characters (removed): a possible header injection');
   }
   result.date = parseDate(firstValues.get('date'));
@@ -278,6 +278,36 @@ function parseAddressList(value: string | undefined): MailAddress[] {
     addresses.push({ name: cleanText(decodeWords(entry.name ?? '')), address });
   }
   return addresses;
+}
+
+interface AddressField {
+  addresses: MailAddress[];
+  /** The decoded value hides a line break or control character (see HIDDEN_LINE_BREAK). */
+  hidesLineBreak: boolean;
+}
+
+/** Field values up to this length are remembered, at most ADDRESS_FIELDS_KEPT of them. */
+const ADDRESS_FIELD_KEPT_LENGTH = 512;
+const ADDRESS_FIELDS_KEPT = 1024;
+const addressFields = new Map<string, AddressField>();
+
+/**
+ * An address field's parse, remembered by its exact value: the same teams write every day, and the
+ * address parser was the costliest step of a header parse (issue 7, old inbox). A pure function of
+ * the value; each call gets its own copies, so no two messages share an object.
+ */
+function addressField(value: string | undefined): AddressField {
+  if (!value) return { addresses: [], hidesLineBreak: false };
+  let field = addressFields.get(value);
+  if (!field) {
+    field = { addresses: parseAddressList(value), hidesLineBreak: HIDDEN_LINE_BREAK.test(decodeWords(value)) };
+    if (value.length <= ADDRESS_FIELD_KEPT_LENGTH) {
+      if (addressFields.size >= ADDRESS_FIELDS_KEPT) addressFields.clear();
+      // Kept as a copy: the value is a slice of its header block, which must not stay alive with it.
+      addressFields.set(Buffer.from(value, 'utf16le').toString('utf16le'), field);
+    }
+  }
+  return { addresses: field.addresses.map((a) => ({ name: a.name, address: a.address })), hidesLineBreak: field.hidesLineBreak };
 }
 
 /** `local@domain`, lower-cased; anything with white space or controls is not an address. */

@@ -219,6 +219,10 @@ class Pass {
     let fetched: Prefetched | null = null;
     try {
       fetched = await prefetched;
+      // The next batch's prefetch needs a few promise steps to put its FETCH on the wire, and a batch
+      // the header gates settle is recorded without a break: yield once, so the server reads the
+      // next headers while this thread records (without it, the two took turns; issue 7).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       return await this.processBatchWrites(fetched, uidValidity);
     } finally {
       this.commitBatchWrites();
@@ -255,10 +259,11 @@ class Pass {
         const key = messageKey(headers, item);
         items.push({ item, headers, key });
         // A read-only guess at what processBatchWrites will need; it fetches anything missed itself.
+        // The header gates go first: a message they settle needs no body whatever the case log holds,
+        // so an old inbox costs no lookup here (processBatchWrites does its own).
+        if (this.settledByHeaders(headers, receivedTime(headers, item, this.now())) && !looksLikeBounce(headers)) continue;
         const existing = this.deps.store.findByMessageKey(key);
         if (existing && !(existing.dry_run && !this.options.dryRun)) continue;
-        const early = this.headerOnlyClassification(headers, receivedTime(headers, item, this.now()));
-        if (early && !looksLikeBounce(headers)) continue;
         wanted.push(item);
       }
       const chunks: PrefetchedChunk[] = [];
@@ -332,6 +337,10 @@ class Pass {
     const needBody: NeedBody[] = [];
     let count = 0;
     let lastDone = 0;
+    // The kill switch as the header-only rows record it in their trace: read once for the batch (a
+    // stat of the stop file per message cost more than the rest of such a row). These rows are
+    // committed together below and never lead to a reply; every reply decision still reads it.
+    let killSwitchActive: boolean | undefined;
     for (const { item, headers, key } of fetched.items) {
       if (this.deps.shouldStop?.()) return { lastDone, count };
       const receivedAt = receivedTime(headers, item, this.now());
@@ -343,7 +352,8 @@ class Pass {
       }
       const early = this.headerOnlyClassification(headers, receivedAt);
       if (early && !looksLikeBounce(headers)) {
-        this.recordWithoutBody(item, uidValidity, key, headers, receivedAt, early);
+        killSwitchActive ??= this.options.killSwitch().active;
+        this.recordWithoutBody(item, uidValidity, key, headers, receivedAt, early, killSwitchActive);
       } else {
         needBody.push({ item, headers, key, receivedAt });
         continue;
@@ -413,7 +423,7 @@ class Pass {
   private headerOnlyClassification(headers: MessageHeaders, receivedAt: Date): { classification: Classification; status: CaseStatus; extra: Reason[] } | null {
     const { policy } = this.deps;
     const from = headers.from?.address ?? '';
-    if (from && (from === this.options.mailFrom.toLowerCase() || from === policy.data.identity.mailbox.toLowerCase())) {
+    if (this.isOwnAddress(from)) {
       const reason: Reason = { gate: 'sender', rule: 'sender.own-address', detail: 'sent from our own address: never treated as a request', matched: from, where: 'sender' };
       return { classification: syntheticClassification('auto_generated', 'ignore', reason, headers, policy), status: 'ignored', extra: [] };
     }
@@ -428,8 +438,26 @@ class Pass {
     return { classification: byHeaders, status: byHeaders.action === 'ignore' ? 'ignored' : byHeaders.action === 'file' ? 'filed' : 'review', extra: [] };
   }
 
-  private recordWithoutBody(item: HeaderItem, uidValidity: string, key: string, headers: MessageHeaders, receivedAt: Date, early: { classification: Classification; status: CaseStatus; extra: Reason[] }): void {
-    const id = this.insertCase(item, uidValidity, key, headers, receivedAt, early.classification, early.status, [...early.classification.reasons, ...early.extra], '', null);
+  /** Whether headerOnlyClassification() would settle the message, without building its classification. */
+  private settledByHeaders(headers: MessageHeaders, receivedAt: Date): boolean {
+    const { policy } = this.deps;
+    return this.isOwnAddress(headers.from?.address ?? '') || tooOldReason(receivedAt, policy, this.now()) !== null || classifyHeaders(headers, policy) !== null;
+  }
+
+  private isOwnAddress(from: string): boolean {
+    return from !== '' && (from === this.options.mailFrom.toLowerCase() || from === this.deps.policy.data.identity.mailbox.toLowerCase());
+  }
+
+  private recordWithoutBody(
+    item: HeaderItem,
+    uidValidity: string,
+    key: string,
+    headers: MessageHeaders,
+    receivedAt: Date,
+    early: { classification: Classification; status: CaseStatus; extra: Reason[] },
+    killSwitchActive: boolean,
+  ): void {
+    const id = this.insertCase(item, uidValidity, key, headers, receivedAt, early.classification, early.status, [...early.classification.reasons, ...early.extra], '', null, null, [], killSwitchActive);
     this.count(early.status);
     this.queueMove(early.status, item.uid);
     void id;
@@ -687,6 +715,7 @@ class Pass {
     body: string | null,
     recipient: string | null = null,
     parseProblems: string[] = [],
+    killSwitchActive: boolean = this.options.killSwitch().active,
   ): number {
     const { store, policy } = this.deps;
     const category = policy.data.categories[classification.category];
@@ -717,7 +746,7 @@ class Pass {
         headers: headersThatMattered(headers),
         size: item.size,
         parseProblems,
-        killSwitch: this.options.killSwitch().active,
+        killSwitch: killSwitchActive,
       },
       policyVersion: policy.data.policy.version,
       policyHash: policy.hash,

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseHeaderBlock } from '../../src/mail/parse-headers.js';
+import { parseHeaderBlock, parseHeaderBlockWithProblems } from '../../src/mail/parse-headers.js';
 import { parseMessage } from '../../src/mail/parse-message.js';
 import { generateHostileCases } from '../fixtures/hostile/generate.js';
 
@@ -69,6 +69,26 @@ describe('parseHeaderBlock', () => {
     // Catches quadratic blow-ups, not speed (the benchmark measures that): generous on a loaded machine.
     expect((performance.now() - started) / 20).toBeLessThan(1000);
     expect(parseHeaderBlock(raw).from?.address).toBe('a@x.nhs.uk');
+  });
+
+  it('gives a repeated address field (remembered by value) the same result, in objects of its own', () => {
+    const lines = ['From: =?utf-8?Q?Zo=C3=AB_Kowalski?= <Zoe.Kowalski@staldrics.nhs.uk>', 'Reply-To: a@x.nhs.uk, "B, C" <b@x.nhs.uk>', 'To: PCN <pcn@nhs.net>'];
+    const first = parseHeaderBlock(h(lines));
+    const second = parseHeaderBlock(h(lines));
+    expect(second).toEqual(first);
+    expect(first.from).toEqual({ name: 'Zoë Kowalski', address: 'zoe.kowalski@staldrics.nhs.uk' });
+    expect(first.replyTo.map((a) => a.address)).toEqual(['a@x.nhs.uk', 'b@x.nhs.uk']);
+    expect(second.from).not.toBe(first.from);
+    expect(second.replyTo).not.toBe(first.replyTo);
+    first.from!.name = 'changed';
+    first.replyTo.pop();
+    expect(parseHeaderBlock(h(lines)).from?.name).toBe('Zoë Kowalski');
+    expect(parseHeaderBlock(h(lines)).replyTo).toHaveLength(2);
+    // The injection check travels with the remembered value.
+    const hidden = ['From: =?utf-8?Q?Bad=0D=0ABcc:_x@evil.example?= <bad@x.nhs.uk>'];
+    for (let round = 0; round < 2; round += 1) {
+      expect(parseHeaderBlockWithProblems(h(hidden)).problems).toContain('the From display name hides line breaks or control characters (removed): a possible header injection');
+    }
   });
 
   it.each([[Buffer.alloc(0)], [Buffer.from('\r\n\r\n')], [Buffer.from([0xff, 0xfe, 0x00, 0x0a])], [Buffer.alloc(400_000, 0x41)]])(
