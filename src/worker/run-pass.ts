@@ -16,6 +16,7 @@ import type { Policy } from '../policy/policy.js';
 import type { CompiledTemplates } from '../reply/compile-templates.js';
 import { caseReference, type CaseRow, type CaseStore, type NewCase } from '../store/case-store.js';
 import { emptyCounts, type PassCounts } from '../store/pass-log.js';
+import { RecipientReplyCounts } from './recipient-reply-counts.js';
 import { crashPoint } from './crash-points.js';
 
 export interface PassOptions {
@@ -132,6 +133,7 @@ export async function runPass(deps: PassDeps, options: PassOptions): Promise<Pas
 class Pass {
   private readonly counts = emptyCounts();
   private repliesThisPass = 0;
+  private readonly recipientReplies: RecipientReplyCounts;
   /** Replies handed to SMTP and not yet settled (at most SENDS_IN_FLIGHT). */
   private readonly sendsInFlight = new Set<Promise<void>>();
   private sendFailure: unknown = null;
@@ -151,6 +153,7 @@ class Pass {
     private readonly options: PassOptions,
   ) {
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.recipientReplies = new RecipientReplyCounts(deps.store, options.dryRun);
   }
 
   async run(): Promise<PassResult> {
@@ -514,6 +517,7 @@ class Pass {
       recipient,
       message.parseProblems,
     );
+    if (recipient) this.recipientReplies.logged(recipient, decision.status);
     if (decision.renderReply && recipient) {
       const reply = this.render(id, message, classification, recipient, excerpt);
       this.deps.store.transition(id, decision.status, this.nowMs(), { actor: this.options.actor, note: 'reply rendered', reply: replyFields(reply) });
@@ -569,7 +573,7 @@ class Pass {
       dryRun: this.options.dryRun,
       killSwitch: this.options.killSwitch(),
       repliesThisPass: this.repliesThisPass,
-      recipientRepliesLast24h: recipient ? store.recipientRepliesSince(recipient, now - DAY_MS, this.options.dryRun, limits.repliesPerSenderPerDay) : 0,
+      recipientRepliesLast24h: recipient ? this.recipientReplies.since(recipient, now - DAY_MS, limits.repliesPerSenderPerDay) : 0,
       threadAlreadyReplied: threadKey ? store.threadRepliedSince(threadKey, now - limits.threadReplyWindowDays * DAY_MS, this.options.dryRun) : false,
       recipientBouncedRecently: recipient ? store.bouncedSince(recipient, now - limits.bounceCooldownDays * DAY_MS) : false,
     });
@@ -627,6 +631,7 @@ class Pass {
           return 'decided';
         }
         const note = sendError.kind === 'permanent' ? `the SMTP server refused the reply: ${sendError.response}` : `delivery not confirmed: ${sendError.response}`;
+        this.recipientReplies.withdrawn(reply.to);
         store.transition(id, 'review', this.nowMs(), {
           actor: this.options.actor,
           from: ['sending'],
