@@ -30,7 +30,7 @@ const SMALL = Number(process.env.BENCH_SMALL ?? 2_000);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 /** The start-up flags of docs/deploy/pcn-autoreply.service and dist/cli.js's #! line. */
 const WORKER_NODE_FLAGS = '--max-semi-space-size=1';
-/** ... and their environment: glibc gives freed buffers of over 128 KB back at once (BENCH_MALLOC=default leaves glibc's own). */
+/** ... and the unit's environment: glibc gives freed buffers of over 128 KB back at once (BENCH_MALLOC=default leaves glibc's own). */
 const WORKER_MALLOC_ENV: Record<string, string> = process.env.BENCH_MALLOC === 'default' ? {} : { MALLOC_MMAP_THRESHOLD_: '131072' };
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const NOW = '2026-11-20T09:00:00Z';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1
 import { Command, CommanderError } from 'commander';
 import { UserError } from './cli/user-error.js';
 
