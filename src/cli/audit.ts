@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { AuditFilter } from '../report/audit-records.js';
 import { auditCsvHeader, auditTableHeader } from '../report/audit-format.js';
 import type { AuditFormat } from '../report/audit-sql.js';
-import { tuneForExport, writeAuditExport } from '../report/audit-parallel.js';
+import { THREAD_FAILURE, tuneForExport, writeAuditExport } from '../report/audit-parallel.js';
 import { CSV_BOM } from '../report/csv.js';
 import { parseSince, parseUntil } from '../report/dates.js';
 import { caseLogPath, openCaseLog, userInput } from '../report/open-case-log.js';
@@ -58,7 +58,11 @@ export function register(program: Command): void {
         // for a large log (audit-parallel.ts): JavaScript only writes them.
         const format = options.format as AuditFormat;
         const header = format === 'table' ? auditTableHeader() : format === 'csv' ? CSV_BOM + auditCsvHeader() : '';
-        await writeAuditExport(db, { databasePath, format, filter, header: Buffer.from(header, 'utf8') });
+        await writeAuditExport(db, { databasePath, format, filter, header: Buffer.from(header, 'utf8') }).catch((error: Error) => {
+          // The export's second thread opens the file again: moved or deleted meanwhile, it says so.
+          if (error.message.startsWith(THREAD_FAILURE)) throw new UserError(`cannot read the case log ${databasePath}: ${error.message.slice(THREAD_FAILURE.length)}`, 1);
+          throw error;
+        });
       } finally {
         db.close();
       }

@@ -19,6 +19,9 @@ export const GROUP_ROWS = 4096;
 /** Below this many groups (65,536 cases in the dates asked for) the export stays on one thread: a thread costs about 0.1 s to start. */
 export const PARALLEL_MIN_GROUPS = 16;
 
+/** How the thread's failures begin (an error crosses threads as its message): the CLI tells the user. */
+export const THREAD_FAILURE = 'audit export thread: ';
+
 /** Int32 slots shared by both sides: the group whose turn it is to be written, and a stop flag. */
 export const TURN = 0;
 export const STOP = 1;

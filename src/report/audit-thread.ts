@@ -2,7 +2,7 @@ import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { auditRangeBuilder } from './audit-sql.js';
 import type { KeyRange, SortKey } from './audit-ranges.js';
-import { exportSide, tuneForExport, STOP, STOP_FAILED, stopExport, TURN, type ThreadJob } from './audit-parallel.js';
+import { exportSide, tuneForExport, STOP, STOP_FAILED, stopExport, THREAD_FAILURE, TURN, type ThreadJob } from './audit-parallel.js';
 
 // The second thread of the parallel audit export (audit-parallel.ts): the odd groups of ranges,
 // each written when the group before it is out.
@@ -22,7 +22,7 @@ try {
 } catch (error) {
   stopExport(shared, STOP_FAILED);
   // A SqliteError reaches the main thread as its code alone: its message is what the user needs.
-  throw error instanceof Error ? Object.assign(new Error(`audit export thread: ${error.message}`), { code: (error as { code?: unknown }).code }) : error;
+  throw error instanceof Error ? Object.assign(new Error(`${THREAD_FAILURE}${error.message}`), { code: (error as { code?: unknown }).code }) : error;
 }
 
 function waitForTurn(group: number): boolean {
