@@ -34,24 +34,21 @@ export function* receivedRanges(db: Db, filter: AuditFilter, rows: number, withi
     within?.to !== undefined
       ? ['AND (received_at, id) < (@withinToAt, @withinToId)']
       : [filter.since === undefined ? '' : 'AND received_at >= @since', filter.until === undefined ? '' : 'AND received_at < @until'];
-  const start = within ? 'AND (received_at, id) >= (@withinFromAt, @withinFromId)' : '';
   const bounds = {
     ...(filter.since === undefined || within?.to !== undefined ? {} : { since: filter.since }),
     ...(filter.until === undefined || within?.to !== undefined ? {} : { until: filter.until }),
-    ...(within ? rangeParams(within, 'within') : {}),
+    ...(within?.to !== undefined ? { withinToAt: within.to[0], withinToId: within.to[1] } : {}),
   };
-  const first = db
-    .prepare(`SELECT received_at, id FROM cases WHERE 1 ${dates.join(' ')} ${start} ORDER BY received_at, id LIMIT 1`)
-    .safeIntegers(true)
-    .raw();
   const ahead = db
     .prepare(`SELECT received_at, id FROM cases WHERE (received_at, id) >= (@fromAt, @fromId) ${dates.join(' ')} ORDER BY received_at, id LIMIT 1 OFFSET @rows`)
     .safeIntegers(true)
     .raw();
-  const { withinFromAt: _at, withinFromId: _id, ...stepBounds } = bounds as Record<string, unknown>;
-  let from = first.get(bounds) as SortKey | undefined;
+  // A stretch starts at a case's key (it is one of these ranges): no query needed to find it.
+  let from = within
+    ? within.from
+    : (db.prepare(`SELECT received_at, id FROM cases WHERE 1 ${dates.join(' ')} ORDER BY received_at, id LIMIT 1`).safeIntegers(true).raw().get(bounds) as SortKey | undefined);
   while (from !== undefined) {
-    const to = ahead.get({ ...stepBounds, fromAt: from[0], fromId: from[1], rows }) as SortKey | undefined;
+    const to = ahead.get({ ...bounds, fromAt: from[0], fromId: from[1], rows }) as SortKey | undefined;
     // The last range within a bounded stretch ends where the stretch does.
     const end = to ?? within?.to;
     yield end === undefined ? { from } : { from, to: end };
