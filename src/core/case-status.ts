@@ -29,6 +29,16 @@ export const FINAL_STATUSES: ReadonlySet<CaseStatus> = new Set([
   'rejected',
 ]);
 
+/**
+ * States that count as a reply against the reply limits (per recipient, per thread): a dry run also
+ * counts its own `would_reply` cases.
+ */
+export const COUNTED_AS_REPLY: readonly CaseStatus[] = ['decided', 'sending', 'replied'];
+
+export function countsAsReply(status: CaseStatus, countDryRun: boolean): boolean {
+  return COUNTED_AS_REPLY.includes(status) || (countDryRun && status === 'would_reply');
+}
+
 export const WAITING_FOR_PERSON: ReadonlySet<CaseStatus> = new Set(['review', 'awaiting_approval']);
 
 /** Which policy folder a message is moved to once its case reaches a status; null leaves it in place. */

@@ -1,7 +1,10 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './open-database.js';
-import type { CaseStatus } from '../core/case-status.js';
+import { COUNTED_AS_REPLY, type CaseStatus } from '../core/case-status.js';
 import type { Reason } from '../core/classification.js';
+
+/** countsAsReply in SQL; the one parameter is 1 when a dry run's own would_reply cases count. */
+const COUNTED_AS_REPLY_SQL = `(status IN (${COUNTED_AS_REPLY.map((status) => `'${status}'`).join(', ')}) OR (status = 'would_reply' AND ? = 1))`;
 
 export interface NewCase {
   messageKey: string;
@@ -128,10 +131,10 @@ export class CaseStore {
       // Counting stops at the cap: the limit only asks "has this address had N replies?", and a busy
       // team mailbox must not make every decision scan all its cases (quadratic over a backlog).
       recipientReplies: db.prepare(
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM cases WHERE reply_to_address = ? AND created_at >= ? AND (status IN ('decided', 'sending', 'replied') OR (status = 'would_reply' AND ? = 1)) LIMIT ?)",
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM cases WHERE reply_to_address = ? AND created_at >= ? AND ${COUNTED_AS_REPLY_SQL} LIMIT ?)`,
       ),
       threadReplied: db.prepare(
-        "SELECT 1 FROM cases WHERE thread_key = ? AND created_at >= ? AND (status IN ('decided', 'sending', 'replied') OR (status = 'would_reply' AND ? = 1)) LIMIT 1",
+        `SELECT 1 FROM cases WHERE thread_key = ? AND created_at >= ? AND ${COUNTED_AS_REPLY_SQL} LIMIT 1`,
       ),
       replace: db.prepare('DELETE FROM cases WHERE id = ? AND dry_run = 1'),
       deleteEvents: db.prepare('DELETE FROM case_events WHERE case_id = ?'),

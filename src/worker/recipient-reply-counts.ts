@@ -1,4 +1,4 @@
-import type { CaseStatus } from '../core/case-status.js';
+import { countsAsReply, type CaseStatus } from '../core/case-status.js';
 import type { CaseStore } from '../store/case-store.js';
 
 /**
@@ -34,9 +34,8 @@ export class RecipientReplyCounts {
 
   /** The pass has logged a case for `recipient` with this status: counted when the log's count would count it. */
   logged(recipient: string, status: CaseStatus): void {
-    const counts = status === 'decided' || status === 'sending' || status === 'replied' || (status === 'would_reply' && this.countDryRun);
     const known = this.counts.get(recipient);
-    if (counts && known !== undefined) this.counts.set(recipient, known + 1);
+    if (countsAsReply(status, this.countDryRun) && known !== undefined) this.counts.set(recipient, known + 1);
   }
 
   /** A reply the pass had counted will not go (it went to review). */

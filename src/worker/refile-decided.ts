@@ -25,10 +25,11 @@ export async function refileDecided(store: CaseStore, source: MailSource, policy
       continue;
     }
     const to = folders[key];
-    const move = moves.get(`${row.refile_from}\n${to}`) ?? { from: row.refile_from, to, ids: [], messageIds: [] };
+    const pair = `${row.refile_from}\n${to}`;
+    const move = moves.get(pair) ?? { from: row.refile_from, to, ids: [], messageIds: [] };
     move.ids.push(row.id);
     move.messageIds.push(row.message_id);
-    moves.set(`${row.refile_from}\n${to}`, move);
+    moves.set(pair, move);
   }
   let moved = 0;
   for (const move of moves.values()) {
