@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Db } from '../store/open-database.js';
+import { AWKWARD_CASES_INDEX, AWKWARD_FOR_EXPORT, ISO_MAX } from '../store/awkward-cases.js';
 import { caseReference } from '../store/case-store.js';
 import { tableCell as jsTableCell } from './audit-format.js';
 import { auditWhere, maskedSubject, MAY_HOLD_NHS_NUMBER, roundedConfidence, type AuditFilter } from './audit-records.js';
@@ -19,38 +20,47 @@ import { csvCell } from './csv.js';
  * JavaScript strings and encoding back (a million lines that way cost more than building them).
  */
 
-// Each range is first built on a fast path that copies the stored text as it is (CSV, table) or
-// quotes it (JSON), and its query also returns, joined, the very text that path copied: one
-// regular expression over that text (in JavaScript, once per range) proves that no value needed
-// quoting, a formula guard, folding or fitting, or NHS-number masking. A range that fails is built again on the exact path (json_quote, the CSV
-// cell rules, maskedSubject per row, auditTableLine), which the fast path only ever skips. Per
-// row, those checks in SQL cost more than the lines: four instr() scans per CSV cell, a JavaScript
-// call per subject, and a GLOB for ten digits more still (SQLite matches a leading character class
-// by recursion at every position).
+// Each range is built on a fast path that copies the stored text as it is (CSV, table) or quotes
+// it (JSON), unless it holds a case whose values need care, which takes the exact path (json_quote,
+// the CSV cell rules, maskedSubject per row, auditTableLine) that the fast path only ever skips.
 //
-// A subject is masked again on the way out (the worker masks subjects before it logs them, in
-// run-pass.ts; this is the second line of defence, and it stays on): the range's subjects joined by
-// '|' are tested with MAY_HOLD_NHS_NUMBER, the test maskedSubject itself makes first. '|' is
-// neither a digit, a space nor a hyphen, so the joined text holds a candidate exactly when one
-// of the subjects does. It is read as Latin-1, a character per byte: digits, spaces and hyphens
-// are the same bytes in UTF-8, and every byte of any other character is 0x80 or more, no digit.
+// For JSON and CSV, the partial index of awkward cases (src/store/awkward-cases.ts, kept by SQLite
+// at every write) tells which ranges those are: a probe of the index per range. Testing ten values
+// of every row instead was a quarter of the CSV export's time, and its text 100 MB of its memory.
+//
+// The table's cells must be printable ASCII, which subjects often are not, so the index cannot
+// say: its range query also returns the text its fast path copied, and the subjects, joined by
+// '|', and two regular expressions over them (in JavaScript, once per range) decide. One is
+// MAY_HOLD_NHS_NUMBER, the test maskedSubject itself makes first: a subject is masked again on the
+// way out (the worker masks subjects before it logs them, in run-pass.ts; this is the second line
+// of defence). '|' is neither a digit, a space nor a hyphen, so the joined text holds a candidate
+// exactly when one of the subjects does. The text is read as Latin-1, a character per byte:
+// digits, spaces and hyphens are the same bytes in UTF-8, and every byte of any other character is
+// 0x80 or more, no digit.
 
-// 9999-12-31T23:59:59.999Z: up to here both datetime() and toISOString print four-digit years.
-const ISO_MAX = 253402300799999;
 const isIsoRange = (column: string): string => `typeof(${column}) = 'integer' AND ${column} BETWEEN 0 AND ${ISO_MAX}`;
+
+/**
+ * The pieces of a line's concat(): SQL expressions, each a text literal or a value. A value may
+ * itself be several pieces, spread into the line's one concat() rather than built as a string of
+ * its own and copied in.
+ */
+type Pieces = string | readonly string[];
 
 /**
  * new Date(ms).toISOString() in SQL for integer ms from 1970 to 9999: whole seconds to datetime()
  * (exact for integers; cheaper than strftime with a format), milliseconds as the last three digits
- * of 1000 + ms % 1000 (cheaper than printf). Earlier or odd values go to JavaScript.
+ * of 1000 + ms % 1000 (cheaper than printf). On the fast path the time is known to be in that
+ * range (awkward-cases.ts); on the exact path earlier or odd values go to JavaScript.
  */
-function isoTime(column: string): string {
-  return (
-    `CASE WHEN ${isIsoRange(column)} ` +
-    `THEN concat(replace(datetime(${column} / 1000, 'unixepoch'), ' ', 'T'), '.', substr(${column} % 1000 + 1000, 2), 'Z') ` +
-    `ELSE audit_iso(${column}) END`
-  );
-}
+const isoPieces = (column: string): string[] => [
+  `replace(datetime(${column} / 1000, 'unixepoch'), ' ', 'T')`,
+  "'.'",
+  `substr(${column} % 1000 + 1000, 2)`,
+  "'Z'",
+];
+const isoOrElse = (column: string, fallback: string): string =>
+  `CASE WHEN ${isIsoRange(column)} THEN concat(${isoPieces(column).join(', ')}) ELSE ${fallback}(${column}) END`;
 
 /**
  * String(roundedConfidence(c)) in SQL for 0 <= c <= 1e6: k = Math.round(c * 1000) (floor(x + 0.5),
@@ -58,52 +68,55 @@ function isoTime(column: string): string {
  * most 10 digits, so 15 significant digits give the exact decimal, trailing zeros dropped, as JavaScript prints it.
  * No typeof() test: text and blobs sort after every number, so BETWEEN is false for them already.
  */
-const CONFIDENCE =
-  `CASE WHEN confidence BETWEEN 0 AND 1000000 ` +
-  `THEN printf('%.15g', CASE WHEN confidence * 1000 < 0.5 THEN 0 ELSE CAST(confidence * 1000 + 0.5 AS INTEGER) END / 1000.0) ` +
-  `ELSE audit_number(confidence) END`;
+function confidence(fast: boolean): string {
+  const printed = "printf('%.15g', CASE WHEN confidence * 1000 < 0.5 THEN 0 ELSE CAST(confidence * 1000 + 0.5 AS INTEGER) END / 1000.0)";
+  return fast ? printed : `CASE WHEN confidence BETWEEN 0 AND 1000000 THEN ${printed} ELSE audit_number(confidence) END`;
+}
 
-const CASE_ID = `CASE WHEN id >= 0 THEN printf('PCN-%06d', id) ELSE audit_case_id(id) END`;
+const caseId = (fast: boolean): string => (fast ? "printf('PCN-%06d', id)" : "CASE WHEN id >= 0 THEN printf('PCN-%06d', id) ELSE audit_case_id(id) END");
 const flag = (column: string): string => `CASE WHEN ${column} = 1 THEN 'true' ELSE 'false' END`;
 const repliedIsNull = '(replied_at IS NULL OR replied_at = 0)';
 
 /**
- * auditJsonLine in SQL, with `subject` the subject as shown. json_quote escapes as JSON.stringify
- * does (the unit test checks); on the fast path too, as copying the text between quotes after a
- * check in JavaScript measured slower than json_quote itself.
+ * auditJsonLine in SQL. json_quote escapes as JSON.stringify does (the unit test checks), on the
+ * fast path too: copying the text between quotes measured no cheaper per value than json_quote.
  */
-const jsonLine = (subject: string): string =>
-  concatLine([
-    ['{"caseId":"%s"', CASE_ID],
+function jsonLine(fast: boolean): string {
+  const time = (column: string): Pieces => (fast ? isoPieces(column) : isoOrElse(column, 'audit_iso'));
+  const replied = fast ? `concat(${isoPieces('replied_at').join(', ')})` : isoOrElse('replied_at', 'audit_iso');
+  return concatLine([
+    ['{"caseId":"%s"', caseId(fast)],
     [',"messageId":%s', 'json_quote(message_id)'],
-    [',"receivedAt":"%s"', isoTime('received_at')],
+    [',"receivedAt":"%s"', time('received_at')],
     [',"from":%s', 'json_quote(from_address)'],
     [',"organisation":%s', 'json_quote(organisation)'],
     [',"category":%s', 'json_quote(category)'],
     [',"action":%s', 'json_quote(action)'],
-    [',"confidence":%s', CONFIDENCE],
+    [',"confidence":%s', confidence(fast)],
     [',"status":%s', 'json_quote(status)'],
     [',"urgent":%s', flag('urgent')],
     [',"dryRun":%s', flag('dry_run')],
-    [',"subject":%s', `json_quote(${subject})`],
+    [',"subject":%s', `json_quote(${fast ? 'subject' : 'audit_subject(subject)'})`],
     [',"replyTo":%s', 'json_quote(reply_to_address)'],
     [',"replyMessageId":%s', 'json_quote(reply_message_id)'],
-    [',"repliedAt":%s', `CASE WHEN ${repliedIsNull} THEN 'null' ELSE '"' || ${isoTime('replied_at')} || '"' END`],
+    [',"repliedAt":%s', `CASE WHEN ${repliedIsNull} THEN 'null' ELSE '"' || ${replied} || '"' END`],
     [',"policyVersion":%s', 'json_quote(policy_version)'],
     [',"policyHash":%s', 'json_quote(policy_hash)'],
-    [',"reasons":%s}\n', "CASE WHEN reasons IS NULL OR reasons = '' THEN '[]' ELSE reasons END"],
+    // A fast range's reasons all start with '[' (awkward-cases.ts): none is NULL or empty.
+    [',"reasons":%s}\n', fast ? 'reasons' : "CASE WHEN reasons IS NULL OR reasons = '' THEN '[]' ELSE reasons END"],
   ]);
+}
 
 /**
- * concat(text, argument, ...) from [text around a %s, argument] pairs: one call builds the line in one
+ * concat(text, argument, ...) from [text around a %s, pieces] pairs: one call builds the line in one
  * buffer (a chain of || copies the growing line once per piece; printf's %s would stop at a NUL).
  */
-function concatLine(pieces: ReadonlyArray<readonly [string, string]>): string {
+function concatLine(pieces: ReadonlyArray<readonly [string, Pieces]>): string {
   const parts: string[] = [];
   for (const [text, argument] of pieces) {
     const [before, after] = text.split('%s') as [string, string];
     if (before) parts.push(sqlText(before));
-    parts.push(argument);
+    parts.push(...(typeof argument === 'string' ? [argument] : argument));
     if (after) parts.push(sqlText(after));
   }
   return `concat(${parts.join(', ')})`;
@@ -123,35 +136,37 @@ function csvText(column: string): string {
 }
 
 /**
- * auditCsvLine in SQL, columns in AUDIT_COLUMNS order. `text` makes a text column's cell: csvText,
- * or the value itself on the fast path (concat prints NULL as nothing, as csvCell does). The
- * subject (a sender's words: commas are common) and the reasons (JSON, always quoted) take csvText
- * on both paths, so that they never send a range the exact way. A time in range never needs
- * quoting or the formula guard.
+ * auditCsvLine in SQL, columns in AUDIT_COLUMNS order. On the fast path the stored texts are
+ * copied as they are (concat prints NULL as nothing, as csvCell does) and the reasons, a JSON
+ * array, are quoted with their quotes doubled; the exact path applies csvText to each. The subject
+ * (a sender's words: commas are common) takes csvText on both paths, so that it never sends a range
+ * the exact way. A time in range never needs quoting or the formula guard.
  */
-const csvLine = (text: (column: string) => string, subject: string): string =>
-  concatLine(
-    [
-      CASE_ID,
-      `CASE WHEN ${isIsoRange('received_at')} THEN ${isoTime('received_at')} ELSE audit_csv_iso(received_at) END`,
-      text('status'),
-      text('category'),
-      text('action'),
-      flag('urgent'),
-      text('organisation'),
-      text('from_address'),
-      subject,
-      CONFIDENCE,
-      text('reply_to_address'),
-      text('reply_message_id'),
-      `CASE WHEN ${repliedIsNull} THEN '' WHEN ${isIsoRange('replied_at')} THEN ${isoTime('replied_at')} ELSE audit_csv_iso(replied_at) END`,
-      flag('dry_run'),
-      text('policy_version'),
-      text('policy_hash'),
-      text('message_id'),
-      csvText('reasons'),
-    ].map((argument, i, all) => [i === all.length - 1 ? '%s\r\n' : '%s,', argument] as const),
-  );
+function csvLine(fast: boolean): string {
+  const text = fast ? (column: string): string => column : csvText;
+  const replied = fast ? `concat(${isoPieces('replied_at').join(', ')})` : isoOrElse('replied_at', 'audit_csv_iso');
+  const cells: Pieces[] = [
+    caseId(fast),
+    fast ? isoPieces('received_at') : isoOrElse('received_at', 'audit_csv_iso'),
+    text('status'),
+    text('category'),
+    text('action'),
+    flag('urgent'),
+    text('organisation'),
+    text('from_address'),
+    fast ? csvText('subject') : 'audit_csv_subject(subject)',
+    confidence(fast),
+    text('reply_to_address'),
+    text('reply_message_id'),
+    `CASE WHEN ${repliedIsNull} THEN '' ELSE ${replied} END`,
+    flag('dry_run'),
+    text('policy_version'),
+    text('policy_hash'),
+    text('message_id'),
+  ];
+  const reasons: readonly [string, Pieces] = fast ? ['"%s"\r\n', `replace(reasons, '"', '""')`] : ['%s\r\n', csvText('reasons')];
+  return concatLine([...cells.map((cell) => ['%s,', cell] as const), reasons]);
+}
 
 // auditTableLine's column widths (TABLE_COLUMNS in audit-format.ts).
 const WIDTHS = [10, 16, 17, 24, 28, 50] as const;
@@ -176,55 +191,38 @@ function tableLine(fast: boolean): string {
     const last = i === WIDTHS.length - 1;
     return fast ? asciiCell(value, WIDTHS[i]!, last) : `audit_table_cell(${value}, ${WIDTHS[i]!}, ${last ? 1 : 0})`;
   };
-  return concatLine(
-    [
-      // PCN-000001 to PCN-999999 fill the 10 characters exactly: nothing to fit.
-      `CASE WHEN id BETWEEN 0 AND 999999 THEN printf('PCN-%06d', id) ELSE ${asciiCell(CASE_ID, WIDTHS[0], false)} END`,
-      // toISOString().slice(0, 16) with a space for the 'T': the first 16 characters of datetime(),
-      // as wide as the column. The fallback's odd years are 16 characters too, but are fitted anyway.
-      `CASE WHEN ${isIsoRange('received_at')} THEN substr(datetime(received_at / 1000, 'unixepoch'), 1, 16) ` +
-        `ELSE ${asciiCell('audit_table_time(received_at)', WIDTHS[1], false)} END`,
-      cell('status', 2),
-      cell("CASE WHEN urgent = 1 THEN 'URGENT ' || category ELSE category END", 3),
-      cell("coalesce(organisation, '(not a listed hospital)')", 4),
-      cell(fast ? "coalesce(subject, '(purged)')" : "coalesce(audit_subject(subject), '(purged)')", 5),
-    ].map((value, i, all) => [i === all.length - 1 ? '%s\n' : '%s  ', value] as const),
-  );
+  const cells = [
+    // PCN-000001 to PCN-999999 fill the 10 characters exactly: nothing to fit.
+    `CASE WHEN id BETWEEN 0 AND 999999 THEN printf('PCN-%06d', id) ELSE ${asciiCell(caseId(false), WIDTHS[0], false)} END`,
+    // toISOString().slice(0, 16) with a space for the 'T': the first 16 characters of datetime(),
+    // as wide as the column. The fallback's odd years are 16 characters too, but are fitted anyway.
+    `CASE WHEN ${isIsoRange('received_at')} THEN substr(datetime(received_at / 1000, 'unixepoch'), 1, 16) ` +
+      `ELSE ${asciiCell('audit_table_time(received_at)', WIDTHS[1], false)} END`,
+    cell('status', 2),
+    cell("CASE WHEN urgent = 1 THEN 'URGENT ' || category ELSE category END", 3),
+    cell("coalesce(organisation, '(not a listed hospital)')", 4),
+    cell(fast ? "coalesce(subject, '(purged)')" : "coalesce(audit_subject(subject), '(purged)')", 5),
+  ];
+  return concatLine(cells.map((value, i) => [i === cells.length - 1 ? '%s\n' : '%s  ', value] as const));
 }
 
-/** The stored text columns the CSV fast path copies as they are, for its check. */
-const CSV_TEXTS = ['status', 'category', 'action', 'organisation', 'from_address', 'reply_to_address', 'reply_message_id', 'policy_version', 'policy_hash', 'message_id'];
-
 /**
- * Per format: what the range query returns to be checked (joined by `separator` within a row and
- * between rows), and the test that the text, read as Latin-1 (a byte per character: no UTF-8
- * decoding), must pass for the fast path's lines to be the exact lines.
+ * The table's check, which the awkward-cases index cannot hold (subjects are often not ASCII):
+ * what its fast path copies, joined by '|' and read as Latin-1 (a byte per character: no UTF-8
+ * decoding), must be printable ASCII with no two spaces in a row (see asciiCell). Anything else (a
+ * tab, a non-ASCII character that counts two UTF-16 units) is fitted by tableCell.
  */
-const FAST_PATH = {
-  // JSON: every text goes through json_quote on both paths; only the subject's masking differs.
-  json: { checked: null, separator: null, plain: (): boolean => true },
-  // CSV: no cell to quote (a quote, comma or line break anywhere) and none starting like a
-  // formula; char(1) before each value marks where one starts (a value holding char(1) and '='
-  // only sends its range the exact way).
-  csv: {
-    checked: `concat_ws(char(1), ${CSV_TEXTS.join(', ')})`,
-    separator: 'char(1)',
-    plain: (text: string): boolean => !/[",\r\n]|(?:^|\x01)[-=+@\t\r]/.test(text),
-  },
-  // Table: the stored cells printable ASCII with no two spaces in a row (see asciiCell). Anything
-  // else (a tab, a non-ASCII character that counts two UTF-16 units) is fitted by tableCell.
-  table: {
-    checked: "concat_ws('|', status, category, organisation, subject)",
-    separator: "'|'",
-    plain: (text: string): boolean => /^[\x20-\x7e]*$/.test(text) && !text.includes('  '),
-  },
-} as const;
+const TABLE_CHECKED = "concat_ws('|', status, category, organisation, subject)";
+const tablePlain = (checked: Buffer | null | undefined): boolean => {
+  const text = checked?.toString('latin1') ?? '';
+  return /^[\x20-\x7e]*$/.test(text) && !text.includes('  ');
+};
 
-export type AuditFormat = keyof typeof FAST_PATH;
+export type AuditFormat = 'json' | 'csv' | 'table';
 
 function lineSql(format: AuditFormat, fast: boolean): string {
-  if (format === 'json') return jsonLine(fast ? 'subject' : 'audit_subject(subject)');
-  if (format === 'csv') return fast ? csvLine((column) => column, csvText('subject')) : csvLine(csvText, 'audit_csv_subject(subject)');
+  if (format === 'json') return jsonLine(fast);
+  if (format === 'csv') return csvLine(fast);
   return tableLine(fast);
 }
 
@@ -255,12 +253,11 @@ interface FastChunk {
 
 /**
  * The lines of one range of the export (null when no case in it passes the filter), on the fast
- * path when its check passes, else the exact one. A thread of the parallel export
+ * path unless the range holds a case that needs the exact one. A thread of the parallel export
  * (audit-parallel.ts) builds its share of ranges with its own connection and builder.
  */
 export function auditRangeBuilder(db: Db, format: AuditFormat, filter: AuditFilter = {}): (range: KeyRange) => Buffer | null {
   registerFallbacks(db);
-  const fastPath = FAST_PATH[format];
   const statements = new Map<string, ReturnType<Db['prepare']>>();
   // A statement per path and kind of range (bounded, or open at the end), prepared when first used.
   const query = (range: KeyRange, fast: boolean): ReturnType<Db['prepare']> => {
@@ -270,13 +267,9 @@ export function auditRangeBuilder(db: Db, format: AuditFormat, filter: AuditFilt
       const { where } = auditWhere(filter, rangeConditions(range));
       const outer = ["CAST(group_concat(line, '') AS BLOB) AS lines"];
       const inner = [`${lineSql(format, fast)} AS line`];
-      if (fast) {
-        outer.push("CAST(group_concat(subject, '|') AS BLOB) AS subjects");
-        inner.push('subject');
-        if (fastPath.checked) {
-          outer.push(`CAST(group_concat(checked, ${fastPath.separator}) AS BLOB) AS checked`);
-          inner.push(`${fastPath.checked} AS checked`);
-        }
+      if (fast && format === 'table') {
+        outer.push("CAST(group_concat(subject, '|') AS BLOB) AS subjects", "CAST(group_concat(checked, '|') AS BLOB) AS checked");
+        inner.push('subject', `${TABLE_CHECKED} AS checked`);
       }
       // group_concat keeps the subquery's order: SQLite keeps a FROM subquery's ORDER BY when the
       // outer query aggregates with anything but count, min or max (the unit test holds it to that).
@@ -285,15 +278,39 @@ export function auditRangeBuilder(db: Db, format: AuditFormat, filter: AuditFilt
     }
     return statement;
   };
+  const holdsAwkwardCase = format === 'table' ? (): boolean => false : awkwardCaseProbe(db);
   const { params } = auditWhere(filter);
   return (range) => {
     const bound = { ...params, ...rangeParams(range) };
-    const chunk = query(range, true).get(bound) as FastChunk;
-    if (chunk.lines === null) return null;
-    if (fastPath.plain(chunk.checked?.toString('latin1') ?? '') && !MAY_HOLD_NHS_NUMBER.test(chunk.subjects?.toString('latin1') ?? '')) {
-      return wellFormed(chunk.lines);
+    if (!holdsAwkwardCase(range)) {
+      const chunk = query(range, true).get(bound) as FastChunk;
+      if (chunk.lines === null) return null;
+      if (format !== 'table' || (tablePlain(chunk.checked) && !MAY_HOLD_NHS_NUMBER.test(chunk.subjects?.toString('latin1') ?? ''))) {
+        return wellFormed(chunk.lines);
+      }
     }
-    return wellFormed((query(range, false).get(bound) as FastChunk).lines!);
+    const lines = (query(range, false).get(bound) as FastChunk).lines;
+    return lines === null ? null : wellFormed(lines);
+  };
+}
+
+/**
+ * Whether a range holds a case of the awkward-cases index (any case: the filter's other conditions
+ * are left out, which can only send a range the exact way needlessly). A log that the worker has
+ * not opened since an upgrade lacks the index: there the same question scans the range's cases.
+ */
+export function awkwardCaseProbe(db: Db): (range: KeyRange) => boolean {
+  const indexed = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(AWKWARD_CASES_INDEX) !== undefined;
+  const statements = new Map<boolean, ReturnType<Db['prepare']>>();
+  return (range) => {
+    const open = range.to === undefined;
+    let statement = statements.get(open);
+    if (!statement) {
+      const by = indexed ? `INDEXED BY ${AWKWARD_CASES_INDEX}` : '';
+      statement = db.prepare(`SELECT 1 FROM cases ${by} WHERE (${AWKWARD_FOR_EXPORT}) AND ${rangeConditions(range).join(' AND ')} LIMIT 1`).pluck();
+      statements.set(open, statement);
+    }
+    return statement.get(rangeParams(range)) !== undefined;
   };
 }
 

@@ -38,7 +38,7 @@ describe('upgrading the database from schema version 1', () => {
       expect(store.events(kept!.id)).toHaveLength(1);
       // The indexes the later migrations add are there.
       const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all() as Array<{ name: string }>).map((row) => row.name);
-      expect(indexes).toEqual(expect.arrayContaining(['cases_report', 'cases_recipient_created', 'cases_thread_created']));
+      expect(indexes).toEqual(expect.arrayContaining(['cases_report', 'cases_recipient_created', 'cases_thread_created', 'cases_awkward_for_export']));
     } finally {
       db.close();
     }

@@ -3,6 +3,7 @@ import { auditCsvLine, auditJsonLine, auditTableLine } from '../../src/report/au
 import { auditRows, type AuditFilter } from '../../src/report/audit-records.js';
 import { receivedRanges } from '../../src/report/audit-ranges.js';
 import { auditRangeBuilder, RANGE_ROWS, type AuditFormat } from '../../src/report/audit-sql.js';
+import { AWKWARD_CASES_INDEX, AWKWARD_FOR_EXPORT } from '../../src/store/awkward-cases.js';
 import { openDatabase, type Db } from '../../src/store/open-database.js';
 
 // The SQL-built export lines must equal, byte for byte, what the JavaScript formatters print.
@@ -142,4 +143,86 @@ describe('fast and exact ranges side by side', () => {
       for (const rows of [1, 2, 5, 64]) expect(exported(db, format, {}, rows)).toBe(want);
     });
   }
+});
+
+describe('a case with one awkward value among plain ones', () => {
+  // Each value below alone must send its case the exact way (the awkward-cases index), whichever
+  // column holds it; plain cases around it stay on the fast path.
+  const TEXT_COLUMNS = ['status', 'category', 'action', 'organisation', 'from_address', 'reply_to_address', 'reply_message_id', 'policy_version', 'policy_hash', 'message_id'];
+  const AWKWARD_TEXTS: unknown[] = ['a,b', 'q"q', 'line\nbreak', 'cr\rx', '=x', '-x', '+x', '@x', '\tx', '\rx', 'a\0,b', '\0='];
+  const AWKWARD_OTHERS: Array<[string, unknown]> = [
+    ['id', -7],
+    ['received_at', -1],
+    ['received_at', 1234.5],
+    ['received_at', 8.64e15],
+    ['replied_at', -1],
+    ['replied_at', 1234.5],
+    ['confidence', -0.25],
+    ['confidence', 1e7],
+    ['confidence', 'high'],
+    ['reasons', ''],
+    ['reasons', '[]'],
+    ['reasons', '-1'],
+    ['reasons', '{"rule":"x"}'],
+    ['subject', 'NHS 943 476 5919 bloods'],
+    ['subject', '9434765919'],
+    ['subject', 'ref 943-476-5919'],
+    ['subject', 'after a NUL\0 943 476 5919'],
+  ];
+  const plain = (i: number): Record<string, unknown> => ({
+    id: 1000 + i,
+    message_key: `k${i}`,
+    message_id: `<m${i}@x>`,
+    received_at: Date.UTC(2026, 0, 1) + i * 60_000,
+    from_address: 'ward9@northmere.nhs.uk',
+    organisation: 'Northmere University Hospitals NHS Trust',
+    subject: `Request ${i}`,
+    category: 'blood_test_request',
+    action: 'reply',
+    confidence: 0.9,
+    status: 'replied',
+    reasons: '[{"rule":"bloods","weight":3}]',
+    policy_version: '2026.1',
+    policy_hash: 'abc123',
+    reply_to_address: 'ward9@northmere.nhs.uk',
+    reply_message_id: `<r${i}@x>`,
+    replied_at: Date.UTC(2026, 0, 1) + i * 60_000 + 1000,
+    created_at: 0,
+    updated_at: 0,
+  });
+  const awkward = [...TEXT_COLUMNS.flatMap((column) => AWKWARD_TEXTS.map((value) => [column, value] as [string, unknown])), ...AWKWARD_OTHERS];
+
+  function log(): Db {
+    const db = openDatabase(':memory:');
+    const columns = Object.keys(plain(0));
+    const insert = db.prepare(`INSERT INTO cases (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
+    let i = 0;
+    for (const [column, value] of awkward) {
+      for (let j = 0; j < 3; j++) insert.run(plain(i++));
+      // The id stays unique and the time keeps the order, but for the value under test.
+      insert.run({ ...plain(i++), [column]: value });
+    }
+    for (let j = 0; j < 3; j++) insert.run(plain(i++));
+    // A value made awkward later, by an update.
+    db.prepare("UPDATE cases SET status = 'late, changed' WHERE message_key = 'k1'").run();
+    return db;
+  }
+
+  for (const format of ['json', 'csv'] as const) {
+    it(`${format}: every one of ${awkward.length} values comes out as the JavaScript formatter prints it`, () => {
+      const db = log();
+      const want = expected(db, {}, format);
+      for (const rows of [1, 2, 4, RANGE_ROWS]) expect(exported(db, format, {}, rows)).toBe(want);
+    });
+  }
+
+  it('the export asks the index; a log not yet migrated to it gets the same lines', () => {
+    const db = log();
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT 1 FROM cases WHERE (${AWKWARD_FOR_EXPORT}) AND received_at >= 0 LIMIT 1`).all() as Array<{ detail: string }>;
+    expect(plan.map((step) => step.detail).join('\n')).toContain(AWKWARD_CASES_INDEX);
+    const want = { json: exported(db, 'json', {}, 2), csv: exported(db, 'csv', {}, 2) };
+    db.exec(`DROP INDEX ${AWKWARD_CASES_INDEX}`);
+    expect(exported(db, 'json', {}, 2)).toBe(want.json);
+    expect(exported(db, 'csv', {}, 2)).toBe(want.csv);
+  });
 });
