@@ -124,7 +124,7 @@ describe('fast and exact ranges side by side', () => {
     confidence, status, urgent, reasons, policy_version, policy_hash, reply_to_address, replied_at, created_at, updated_at)
     VALUES (@key, @messageId, @received, 'ward9@northmere.nhs.uk', @organisation, @subject, 'blood_test_request', 'reply', 0.9, 'replied',
     @urgent, '[{"rule":"bloods","weight":3}]', '2026.1', 'abc123', 'ward9@northmere.nhs.uk', @replied, 0, 0)`);
-  const awkward = ['NHS 943 476 5919', '=SUM(A1)', 'a, b', 'two  spaces', 'tab\there', 'é', 'quote "q"', 'x'.repeat(60), null];
+  const awkward = ['NHS 943 476 5919', '=SUM(A1)', 'a, b', 'two  spaces', 'tab\there', 'é', 'quote "q"', 'line\nbreak', 'cr\rhere', 'x'.repeat(60), null];
   for (let i = 0; i < 300; i++) {
     const received = Date.UTC(2026, 0, 1) + Math.floor(i / 3) * 60_000;
     insert.run({
