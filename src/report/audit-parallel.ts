@@ -8,9 +8,13 @@ import { BatchedWriter } from './audit-output.js';
 /**
  * The audit export on both cores: SQLite builds a line per case in C at 2-3 µs each, so a whole
  * log of a million cases is seconds of one core's work. The ranges (audit-ranges.ts) are dealt in
- * groups, the even ones built here and the odd ones by a thread with its own read-only
- * connection (audit-thread.ts); each side writes a group when the one before it is out, so the
- * output is the single-threaded export's, byte for byte (test/integration/audit-parallel.test.ts).
+ * groups, which this thread and a second one with its own read-only connection (audit-thread.ts)
+ * take in turn as each is free: a counter in shared memory hands out the next group. Each side
+ * writes a group when the one before it is out, so the output is the single-threaded export's,
+ * byte for byte (test/integration/audit-parallel.test.ts). Taking the next free group, rather
+ * than every other one, keeps both sides busy on a shared machine: with a fixed share, the side
+ * that had been descheduled held up the other, which waited up to a second of a 3 s export; and
+ * this thread works alone while the other starts (0.15 s).
  * A small export (a filtered month) stays on this thread: starting the other costs more than it saves.
  */
 
@@ -22,9 +26,11 @@ export const PARALLEL_MIN_GROUPS = 16;
 /** How the thread's failures begin (an error crosses threads as its message): the CLI tells the user. */
 export const THREAD_FAILURE = 'audit export thread: ';
 
-/** Int32 slots shared by both sides: the group whose turn it is to be written, and a stop flag. */
+/** Int32 slots shared by both sides: the group whose turn it is to be written, a stop flag, the next group to take, and how many the thread built. */
 export const TURN = 0;
 export const STOP = 1;
+export const NEXT = 2;
+export const BUILT_BY_THREAD = 3;
 export const STOP_READER_GONE = 1;
 export const STOP_FAILED = 2;
 
@@ -46,26 +52,35 @@ export interface ExportOptions {
   fd?: number;
   /** Test hook: the least number of groups that takes the second thread. */
   parallelMinGroups?: number;
+  /** Test hook: this thread takes no more than so many groups, and the other thread the rest. */
+  groupsTakenHere?: number;
 }
 
-export async function writeAuditExport(db: Db, options: ExportOptions): Promise<void> {
+/** How the export was shared: groups in all, and how many the second thread built (0 on one thread). */
+export interface ExportShare {
+  groups: number;
+  builtByThread: number;
+}
+
+export async function writeAuditExport(db: Db, options: ExportOptions): Promise<ExportShare> {
   const fd = options.fd ?? 1;
   // Groups are cut here, the ranges within each by the side that builds it: both cores share that work too.
   const groups = [...receivedRanges(db, options.filter, GROUP_ROWS)];
+  const share = { groups: groups.length, builtByThread: 0 };
   const build = auditRangeBuilder(db, options.format, options.filter);
   const writer = new BatchedWriter(fd);
-  if (options.header.length && !writer.push(options.header)) return;
+  if (options.header.length && !writer.push(options.header)) return share;
   // Under tsx or vitest the thread's module is TypeScript, which a worker thread cannot load.
   if (groups.length < (options.parallelMinGroups ?? PARALLEL_MIN_GROUPS) || import.meta.url.endsWith('.ts')) {
     for (const group of groups) {
-      for (const lines of buildGroup(db, build, options.filter, group)) if (!writer.push(lines)) return;
+      for (const lines of buildGroup(db, build, options.filter, group)) if (!writer.push(lines)) return share;
     }
     writer.flush();
-    return;
+    return share;
   }
-  if (!writer.flush()) return;
+  if (!writer.flush()) return share;
 
-  const shared = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+  const shared = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
   const job: ThreadJob = { databasePath: options.databasePath, format: options.format, filter: options.filter, groups, shared, fd };
   const thread = new Worker(new URL('./audit-thread.js', import.meta.url), { workerData: job });
   const threadEnded = new Promise<void>((resolve, reject) => {
@@ -78,7 +93,8 @@ export async function writeAuditExport(db: Db, options: ExportOptions): Promise<
     () => stopExport(shared, STOP_FAILED),
   );
   try {
-    await exportSide({ db, build, filter: options.filter, groups, first: 0, shared, fd, waitForTurn: (group) => waitForTurn(shared, group) });
+    const side = { db, build, filter: options.filter, groups, shared, fd, waitForTurn: (group: number) => waitForTurn(shared, group) };
+    await exportSide({ ...side, maxGroups: options.groupsTakenHere });
   } catch (error) {
     // The thread stops at its next turn instead of waiting for one that will never come.
     stopExport(shared, STOP_FAILED);
@@ -86,31 +102,39 @@ export async function writeAuditExport(db: Db, options: ExportOptions): Promise<
     throw error;
   }
   await threadEnded;
+  return { ...share, builtByThread: Atomics.load(shared, BUILT_BY_THREAD) };
 }
 
-/** Groups a side may have built and not yet written: up to 3 x 3 MB, so that neither waits on every turn of a busy machine. */
-export const GROUPS_AHEAD = 3;
+/**
+ * How far past the group being written a side may take one: up to 8 groups (about 24 MB of JSON
+ * Lines) built and waiting, so that a side descheduled for a moment does not stop the other.
+ */
+export const GROUPS_AHEAD = 8;
 
 export interface ExportSide {
   db: Db;
   build: (range: KeyRange) => Buffer | null;
   filter: AuditFilter;
   groups: readonly KeyRange[];
-  /** 0: this side builds the even groups; 1: the odd ones. */
-  first: 0 | 1;
   shared: Int32Array;
   fd: number;
-  /** Resolves true when it is the group's turn to be written, false when the export has stopped. */
+  /** Resolves true once the group being written is `group` or a later one, false when the export has stopped. */
   waitForTurn(group: number): boolean | Promise<boolean>;
+  /** The most groups this side takes (a test hook). */
+  maxGroups?: number;
 }
 
 /**
- * One side of the parallel export: builds its groups in order, up to GROUPS_AHEAD ahead of the
- * output, and writes each in its turn. Returns when its groups are out or the export has stopped.
+ * One side of the parallel export: takes the next group, builds it, and writes the groups it has
+ * built in their turn. Returns when no group is left to take and its own are out, or the export
+ * has stopped. A side writes what is due before it waits, and the group being written is always
+ * one a side holds or is building, so neither waits for the other for ever. Answers how many
+ * groups this side built.
  */
-export async function exportSide(side: ExportSide): Promise<void> {
+export async function exportSide(side: ExportSide): Promise<number> {
   const { shared, fd } = side;
   const built: Array<{ group: number; chunks: Buffer[] }> = [];
+  let taken = 0;
   // Writes what is due; false when the export has stopped (this side's reader gone, or the other side).
   const writeDue = (): boolean => {
     while (built.length && Atomics.load(shared, TURN) === built[0]!.group) {
@@ -119,12 +143,21 @@ export async function exportSide(side: ExportSide): Promise<void> {
     }
     return Atomics.load(shared, STOP) === 0;
   };
-  for (let group = side.first; group < side.groups.length; group += 2) {
-    built.push({ group, chunks: buildGroup(side.db, side.build, side.filter, side.groups[group]!) });
-    if (!writeDue()) return;
-    while (built.length >= GROUPS_AHEAD) if (!((await side.waitForTurn(built[0]!.group)) && writeDue())) return;
+  while (taken < (side.maxGroups ?? Infinity)) {
+    if (!writeDue()) return taken;
+    // The next group to take, once it is within reach of the one being written.
+    const next = Atomics.load(shared, NEXT);
+    if (next >= side.groups.length) break;
+    if (next >= Atomics.load(shared, TURN) + GROUPS_AHEAD) {
+      if (!(await side.waitForTurn(Math.min(built[0]?.group ?? next, next - GROUPS_AHEAD + 1)))) return taken;
+      continue;
+    }
+    if (Atomics.compareExchange(shared, NEXT, next, next + 1) !== next) continue;
+    built.push({ group: next, chunks: buildGroup(side.db, side.build, side.filter, side.groups[next]!) });
+    taken++;
   }
-  while (built.length) if (!((await side.waitForTurn(built[0]!.group)) && writeDue())) return;
+  while (built.length) if (!((await side.waitForTurn(built[0]!.group)) && writeDue())) return taken;
+  return taken;
 }
 
 /** The lines of one group's cases, a Buffer per range, in order. */
@@ -169,12 +202,12 @@ interface AtomicsWithWaitAsync {
   waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }
 
-/** Waits, without blocking this thread's events (the other thread's exit among them), until it is `group`'s turn; false when the export has stopped. */
+/** Waits, without blocking this thread's events (the other thread's exit among them), until `group` or a later one is being written; false when the export has stopped. */
 async function waitForTurn(shared: Int32Array, group: number): Promise<boolean> {
   for (;;) {
     if (Atomics.load(shared, STOP) !== 0) return false;
     const turn = Atomics.load(shared, TURN);
-    if (turn === group) return true;
+    if (turn >= group) return true;
     const waiting = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(shared, TURN, turn);
     if (waiting.async) await waiting.value;
   }

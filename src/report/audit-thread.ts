@@ -2,10 +2,10 @@ import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { auditRangeBuilder } from './audit-sql.js';
 import type { KeyRange, SortKey } from './audit-ranges.js';
-import { exportSide, tuneForExport, STOP, STOP_FAILED, stopExport, THREAD_FAILURE, TURN, type ThreadJob } from './audit-parallel.js';
+import { BUILT_BY_THREAD, exportSide, tuneForExport, STOP, STOP_FAILED, stopExport, THREAD_FAILURE, TURN, type ThreadJob } from './audit-parallel.js';
 
-// The second thread of the parallel audit export (audit-parallel.ts): the odd groups of ranges,
-// each written when the group before it is out.
+// The second thread of the parallel audit export (audit-parallel.ts): it takes groups of ranges as
+// it is free, and writes each when the group before it is out.
 const job = workerData as ThreadJob;
 const { shared } = job;
 try {
@@ -15,7 +15,7 @@ try {
   try {
     const build = auditRangeBuilder(db, job.format, job.filter);
     const groups = job.groups.map(asBound);
-    await exportSide({ db, build, filter: job.filter, groups, first: 1, shared, fd: job.fd, waitForTurn });
+    Atomics.store(shared, BUILT_BY_THREAD, await exportSide({ db, build, filter: job.filter, groups, shared, fd: job.fd, waitForTurn }));
   } finally {
     db.close();
   }
@@ -29,7 +29,7 @@ function waitForTurn(group: number): boolean {
   for (;;) {
     if (Atomics.load(shared, STOP) !== 0) return false;
     const turn = Atomics.load(shared, TURN);
-    if (turn === group) return true;
+    if (turn >= group) return true;
     Atomics.wait(shared, TURN, turn);
   }
 }

@@ -11,8 +11,9 @@ import { openDatabase, type Db } from '../../src/store/open-database.js';
 import { CLI } from '../support/run-cli.js';
 
 // The second thread exists only in the build (under vitest the export stays on one thread), so this
-// test loads dist/, as `pcn-autoreply audit` runs it. Two threads take turns writing groups of ranges:
-// the file must be the one the JavaScript formatters print, byte for byte, whoever built which group.
+// test loads dist/, as `pcn-autoreply audit` runs it. Two threads take groups of ranges as they are
+// free and write them in turn: the file must be the one the JavaScript formatters print, byte for
+// byte, whoever built which group.
 const dist = (await import(new URL('../../dist/report/audit-parallel.js', import.meta.url).href)) as typeof Parallel;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'audit-parallel-'));
@@ -51,15 +52,22 @@ function expected(db: Db, filter: AuditFilter, format: AuditFormat): string {
   return [...auditRows(db, filter)].map(format === 'json' ? auditJsonLine : auditCsvLine).join('');
 }
 
-async function exportToFile(db: Db, databasePath: string, format: AuditFormat, filter: AuditFilter, parallelMinGroups: number): Promise<string> {
+async function exportToFile(
+  db: Db,
+  databasePath: string,
+  format: AuditFormat,
+  filter: AuditFilter,
+  parallelMinGroups: number,
+  groupsTakenHere?: number,
+): Promise<{ text: string; share: Parallel.ExportShare }> {
   const out = path.join(dir, `out-${format}-${parallelMinGroups}.txt`);
   const fd = openSync(out, 'w');
   try {
-    await dist.writeAuditExport(db, { databasePath, format, filter, header: Buffer.from('HEADER\n'), fd, parallelMinGroups });
+    const share = await dist.writeAuditExport(db, { databasePath, format, filter, header: Buffer.from('HEADER\n'), fd, parallelMinGroups, groupsTakenHere });
+    return { text: readFileSync(out, 'utf8'), share };
   } finally {
     closeSync(fd);
   }
-  return readFileSync(out, 'utf8');
 }
 
 describe('audit export on two threads (dist)', () => {
@@ -73,8 +81,16 @@ describe('audit export on two threads (dist)', () => {
       for (const filter of filters) {
         const want = `HEADER\n${expected(db, filter, format)}`;
         expect(want.split('\n').length).toBeGreaterThan(filter.status ? 1000 : cases);
-        expect(await exportToFile(db, file, format, filter, 1)).toBe(want);
-        expect(await exportToFile(db, file, format, filter, Number.POSITIVE_INFINITY)).toBe(want);
+        // This thread takes the first groups (the other is still starting), up to 2; the other the rest.
+        const parallel = await exportToFile(db, file, format, filter, 1, 2);
+        expect(parallel.text).toBe(want);
+        expect(parallel.share.builtByThread).toBeGreaterThanOrEqual(parallel.share.groups - 2);
+        expect(parallel.share.builtByThread).toBeLessThan(parallel.share.groups);
+        // Both taking groups as they are free.
+        expect((await exportToFile(db, file, format, filter, 1)).text).toBe(want);
+        const single = await exportToFile(db, file, format, filter, Number.POSITIVE_INFINITY);
+        expect(single.text).toBe(want);
+        expect(single.share.builtByThread).toBe(0);
       }
     });
   }
