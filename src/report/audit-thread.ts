@@ -1,4 +1,5 @@
-import { workerData } from 'node:worker_threads';
+import { once } from 'node:events';
+import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { auditRangeBuilder } from './audit-sql.js';
 import type { KeyRange, SortKey } from './audit-ranges.js';
@@ -14,7 +15,8 @@ try {
   db.pragma('busy_timeout = 5000');
   try {
     const build = auditRangeBuilder(db, job.format, job.filter);
-    const groups = job.groups.map(asBound);
+    const [cut] = (await once(parentPort!, 'message')) as [KeyRange[]];
+    const groups = cut.map(asBound);
     Atomics.store(shared, BUILT_BY_THREAD, await exportSide({ db, build, filter: job.filter, groups, shared, fd: job.fd, waitForTurn }));
   } finally {
     db.close();
