@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Db } from '../store/open-database.js';
-import { AWKWARD_CASES_INDEX, AWKWARD_FOR_EXPORT, ISO_MAX } from '../store/awkward-cases.js';
+import { AWKWARD_CASES_INDEX, AWKWARD_CASES_INDEX_SQL, AWKWARD_FOR_EXPORT, ISO_MAX } from '../store/awkward-cases.js';
 import { caseReference } from '../store/case-store.js';
 import { tableCell as jsTableCell } from './audit-format.js';
 import { auditWhere, maskedSubject, MAY_HOLD_NHS_NUMBER, roundedConfidence, type AuditFilter } from './audit-records.js';
@@ -27,16 +27,20 @@ import { csvCell } from './csv.js';
 // For JSON and CSV, the partial index of awkward cases (src/store/awkward-cases.ts, kept by SQLite
 // at every write) tells which ranges those are: a probe of the index per range. Testing ten values
 // of every row instead was a quarter of the CSV export's time, and its text 100 MB of its memory.
+// What the index leaves out, as every step of a case changes it, is checked here: the statuses in
+// the log (a handful, from the status index) once per export, and the reply's time per row.
 //
 // The table's cells must be printable ASCII, which subjects often are not, so the index cannot
-// say: its range query also returns the text its fast path copied, and the subjects, joined by
-// '|', and two regular expressions over them (in JavaScript, once per range) decide. One is
-// MAY_HOLD_NHS_NUMBER, the test maskedSubject itself makes first: a subject is masked again on the
-// way out (the worker masks subjects before it logs them, in run-pass.ts; this is the second line
-// of defence). '|' is neither a digit, a space nor a hyphen, so the joined text holds a candidate
-// exactly when one of the subjects does. The text is read as Latin-1, a character per byte:
-// digits, spaces and hyphens are the same bytes in UTF-8, and every byte of any other character is
-// 0x80 or more, no digit.
+// say: the table's range query also returns the text its fast path copied, and one regular
+// expression over it (in JavaScript, once per range) decides.
+//
+// A subject is masked again on the way out (the worker masks subjects before it logs them, in
+// run-pass.ts; this is the second line of defence, and it stays on): every range's query returns
+// its subjects joined by '|', tested with MAY_HOLD_NHS_NUMBER, the test maskedSubject itself makes
+// first. '|' is neither a digit, a space nor a hyphen, so the joined text holds a candidate exactly
+// when one of the subjects does. It is read as Latin-1, a character per byte: digits, spaces and
+// hyphens are the same bytes in UTF-8, and every byte of any other character is 0x80 or more, no
+// digit. (In the index, the same test cost more per case logged than here per case exported.)
 
 const isIsoRange = (column: string): string => `typeof(${column}) = 'integer' AND ${column} BETWEEN 0 AND ${ISO_MAX}`;
 
@@ -83,7 +87,8 @@ const repliedIsNull = '(replied_at IS NULL OR replied_at = 0)';
  */
 function jsonLine(fast: boolean): string {
   const time = (column: string): Pieces => (fast ? isoPieces(column) : isoOrElse(column, 'audit_iso'));
-  const replied = fast ? `concat(${isoPieces('replied_at').join(', ')})` : isoOrElse('replied_at', 'audit_iso');
+  // The time of the reply is set after the index's test (awkward-cases.ts): both paths test its range.
+  const replied = isoOrElse('replied_at', 'audit_iso');
   return concatLine([
     ['{"caseId":"%s"', caseId(fast)],
     [',"messageId":%s', 'json_quote(message_id)'],
@@ -151,7 +156,7 @@ function csvText(column: string, noNul = false): string {
  */
 function csvLine(fast: boolean): string {
   const text = fast ? (column: string): string => column : csvText;
-  const replied = fast ? `concat(${isoPieces('replied_at').join(', ')})` : isoOrElse('replied_at', 'audit_csv_iso');
+  const replied = isoOrElse('replied_at', 'audit_csv_iso');
   const cells: Pieces[] = [
     caseId(fast),
     fast ? isoPieces('received_at') : isoOrElse('received_at', 'audit_csv_iso'),
@@ -274,9 +279,13 @@ export function auditRangeBuilder(db: Db, format: AuditFormat, filter: AuditFilt
       const { where } = auditWhere(filter, rangeConditions(range));
       const outer = ["CAST(group_concat(line, '') AS BLOB) AS lines"];
       const inner = [`${lineSql(format, fast)} AS line`];
-      if (fast && format === 'table') {
-        outer.push("CAST(group_concat(subject, '|') AS BLOB) AS subjects", "CAST(group_concat(checked, '|') AS BLOB) AS checked");
-        inner.push('subject', `${TABLE_CHECKED} AS checked`);
+      if (fast) {
+        outer.push("CAST(group_concat(subject, '|') AS BLOB) AS subjects");
+        inner.push('subject');
+        if (format === 'table') {
+          outer.push("CAST(group_concat(checked, '|') AS BLOB) AS checked");
+          inner.push(`${TABLE_CHECKED} AS checked`);
+        }
       }
       // group_concat keeps the subquery's order: SQLite keeps a FROM subquery's ORDER BY when the
       // outer query aggregates with anything but count, min or max (the unit test holds it to that).
@@ -285,14 +294,17 @@ export function auditRangeBuilder(db: Db, format: AuditFormat, filter: AuditFilt
     }
     return statement;
   };
-  const holdsAwkwardCase = format === 'table' ? (): boolean => false : awkwardCaseProbe(db);
+  // CSV copies the status as it is: a status that is not plain text sends every range the exact way.
+  const exactEverywhere = format === 'csv' && !distinctStatuses(db).every(isPlainCsvText);
+  const probe = format === 'table' ? (): boolean => false : awkwardCaseProbe(db);
+  const holdsAwkwardCase = (range: KeyRange): boolean => exactEverywhere || probe(range);
   const { params } = auditWhere(filter);
   return (range) => {
     const bound = { ...params, ...rangeParams(range) };
     if (!holdsAwkwardCase(range)) {
       const chunk = query(range, true).get(bound) as FastChunk;
       if (chunk.lines === null) return null;
-      if (format !== 'table' || (tablePlain(chunk.checked) && !MAY_HOLD_NHS_NUMBER.test(chunk.subjects?.toString('latin1') ?? ''))) {
+      if ((format !== 'table' || tablePlain(chunk.checked)) && !MAY_HOLD_NHS_NUMBER.test(chunk.subjects?.toString('latin1') ?? '')) {
         return wellFormed(chunk.lines);
       }
     }
@@ -302,12 +314,32 @@ export function auditRangeBuilder(db: Db, format: AuditFormat, filter: AuditFilt
 }
 
 /**
+ * The statuses in the log, each found in the status index (a handful of lookups, not a scan): every
+ * step of a case sets its status, so the awkward-cases index leaves it out (awkward-cases.ts).
+ */
+function distinctStatuses(db: Db): unknown[] {
+  return db
+    .prepare(
+      `WITH RECURSIVE found(status) AS (SELECT min(status) FROM cases
+         UNION ALL SELECT (SELECT min(status) FROM cases WHERE status > found.status) FROM found WHERE found.status IS NOT NULL)
+       SELECT status FROM found WHERE status IS NOT NULL`,
+    )
+    .pluck()
+    .all();
+}
+
+/** A text that csvCell prints as it is: nothing to quote, no formula start. */
+const isPlainCsvText = (value: unknown): boolean => typeof value === 'string' && !/[",\r\n]|^[-=+@\t\r]/.test(value);
+
+/**
  * Whether a range holds a case of the awkward-cases index (any case: the filter's other conditions
  * are left out, which can only send a range the exact way needlessly). A log that the worker has
- * not opened since an upgrade lacks the index: there the same question scans the range's cases.
+ * not opened since an upgrade lacks the index, or (opened by another version) may hold it with
+ * another definition, which SQLite would refuse for this query: there the same question scans the
+ * range's cases.
  */
 export function awkwardCaseProbe(db: Db): (range: KeyRange) => boolean {
-  const indexed = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(AWKWARD_CASES_INDEX) !== undefined;
+  const indexed = hasAwkwardCasesIndex(db);
   const statements = new Map<boolean, ReturnType<Db['prepare']>>();
   return (range) => {
     const open = range.to === undefined;
@@ -319,6 +351,11 @@ export function awkwardCaseProbe(db: Db): (range: KeyRange) => boolean {
     }
     return statement.get(rangeParams(range)) !== undefined;
   };
+}
+
+/** Whether the log holds the awkward-cases index as this version defines it. */
+export function hasAwkwardCasesIndex(db: Db): boolean {
+  return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck().get(AWKWARD_CASES_INDEX) === AWKWARD_CASES_INDEX_SQL;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { AWKWARD_CASES_INDEX, AWKWARD_FOR_EXPORT } from './awkward-cases.js';
+import { AWKWARD_CASES_INDEX_SQL } from './awkward-cases.js';
 
 /**
  * Schema migrations, applied in order at start-up inside one transaction each. Never edit a
@@ -152,7 +152,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
     version: 7,
     name: 'the cases the audit export cannot copy as stored',
     // Usually empty: see awkward-cases.ts. On an existing log SQLite reads every case once to build it.
-    sql: `CREATE INDEX ${AWKWARD_CASES_INDEX} ON cases (received_at) WHERE ${AWKWARD_FOR_EXPORT};`,
+    sql: `${AWKWARD_CASES_INDEX_SQL};`,
   },
 ];
 
