@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,5 +52,33 @@ describe('upgrading the database from schema version 1', () => {
     } finally {
       again.close();
     }
+  });
+});
+
+// An administrator may open the case log with the system's own sqlite3 tool (Debian 12 ships
+// 3.40, older than the SQLite inside better-sqlite3). A tool that does not know a function named
+// in an index's condition can neither write to the table nor check the file, so the schema must
+// use only what that tool knows.
+const sqliteTool = spawnSync('sqlite3', ['-version'], { encoding: 'utf8' });
+describe.skipIf(sqliteTool.status !== 0)(`the system's sqlite3 tool (${sqliteTool.stdout?.trim().split(' ')[0] ?? 'absent'})`, () => {
+  it('checks and writes a case log this version created', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcn-sqlite-tool-'));
+    const file = path.join(dir, 'cases.sqlite');
+    const db = openDatabase(file);
+    db.prepare(
+      `INSERT INTO cases (message_key, message_id, received_at, from_address, organisation, subject, category, action, confidence, status,
+        reasons, policy_version, policy_hash, created_at, updated_at) VALUES ('k1', '<a@b>', 1, 'a@b', 'Trust', 'Bloods', 'blood_test_request',
+        'reply', 0.9, 'replied', '[{"rule":"x"}]', '1', 'h', 0, 0)`,
+    ).run();
+    db.close();
+    const tool = spawnSync(
+      'sqlite3',
+      [file, "PRAGMA integrity_check; UPDATE cases SET organisation = 'Trust, renamed'; INSERT INTO cases (message_key, received_at, category, action, confidence, status, reasons, policy_version, policy_hash, created_at, updated_at) VALUES ('k2', 2, 'c', 'a', 0.5, 'review', '[]', '1', 'h', 0, 0); SELECT count(*) FROM cases;"],
+      { encoding: 'utf8' },
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(tool.stderr).toBe('');
+    expect(tool.status).toBe(0);
+    expect(tool.stdout.trim().split('\n')).toEqual(['ok', '2']);
   });
 });
