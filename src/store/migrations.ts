@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { AWKWARD_CASES_INDEX_SQL } from './awkward-cases.js';
+import { AWKWARD_CASES_INDEX, AWKWARD_CASES_INDEX_SQL } from './awkward-cases.js';
 
 /**
  * Schema migrations, applied in order at start-up inside one transaction each. Never edit a
@@ -174,5 +174,21 @@ export function migrate(db: Database, now: number = Date.now()): number[] {
     }).immediate();
     ran.push(migration.version);
   }
+  keepAwkwardCasesIndexCurrent(db);
   return ran;
+}
+
+/**
+ * The awkward-cases index is derived from this version's code (awkward-cases.ts), not from the
+ * log's history: a log last opened by a version that defined it otherwise gets it rebuilt to this
+ * version's definition (one read of the log), since the audit export uses it only when the two
+ * match and would otherwise test every case itself.
+ */
+function keepAwkwardCasesIndexCurrent(db: Database): void {
+  const stored = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck().get(AWKWARD_CASES_INDEX);
+  if (stored === undefined || stored === AWKWARD_CASES_INDEX_SQL) return;
+  db.transaction(() => {
+    db.exec(`DROP INDEX ${AWKWARD_CASES_INDEX}`);
+    db.exec(AWKWARD_CASES_INDEX_SQL);
+  }).immediate();
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { auditCsvLine, auditJsonLine, auditTableLine } from '../../src/report/audit-format.js';
 import { auditRows, type AuditFilter } from '../../src/report/audit-records.js';
@@ -239,5 +242,17 @@ describe('a case with one awkward value among plain ones', () => {
     db.exec(`CREATE INDEX ${AWKWARD_CASES_INDEX} ON cases (received_at) WHERE id < 0`);
     expect(hasAwkwardCasesIndex(db)).toBe(false);
     expect(exported(db, 'csv', {}, 2)).toBe(want.csv);
+  });
+
+  it('a log opened for writing gets the index as this version defines it', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'awkward-index-')), 'cases.sqlite');
+    const first = openDatabase(file);
+    first.exec(`DROP INDEX ${AWKWARD_CASES_INDEX}; CREATE INDEX ${AWKWARD_CASES_INDEX} ON cases (received_at) WHERE id < 0`);
+    expect(hasAwkwardCasesIndex(first)).toBe(false);
+    first.close();
+    const again = openDatabase(file);
+    expect(hasAwkwardCasesIndex(again)).toBe(true);
+    again.close();
+    rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });
