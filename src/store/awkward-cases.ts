@@ -16,8 +16,9 @@
  * (and the reply's recipient and Message-ID, set once more when the reply is rendered), not the
  * status or the time of the reply, which every step of a case changes: the export checks those
  * itself (audit-sql.ts), as it does the subject for NHS numbers. Any text here is the index's
- * definition: changing it needs a new migration that drops and creates the index again
- * (test/unit/report-audit-sql.test.ts checks that the export's query uses it).
+ * definition: a log whose index was made from other text gets it rebuilt the next time the worker
+ * (or any command that writes) opens it (migrations.ts), and until then the export tests every
+ * case itself. test/unit/report-audit-sql.test.ts checks that the export's query uses the index.
  */
 
 /** 9999-12-31T23:59:59.999Z: up to here both datetime() and toISOString print four-digit years. */
