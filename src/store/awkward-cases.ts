@@ -46,10 +46,12 @@ export const AWKWARD_CASES_INDEX = 'cases_awkward_for_export';
  * cheaper than a test per character (a backslash or a tab counts too, which only sends the case
  * the exact way). length() stops at a NUL, which json_quote escapes: such a value differs too.
  * Only functions of SQLite 3.40 (Debian 12's sqlite3 tool) appear here: a tool that does not know
- * a function in an index's condition cannot write to the table or check the file.
+ * a function in an index's condition cannot write to the table or check the file. Nor may any of
+ * them fail on a value, which would fail the write of the case: json_quote refuses a BLOB, so it
+ * is given the value as text (and a BLOB is awkward before it is asked).
  */
 const csvCare = (column: string): string =>
-  `length(json_quote(${column})) <> length(${column}) + 2 OR ${column} GLOB '*,*' OR ${column} GLOB '[-=+@' || char(9, 13) || ']*' OR typeof(${column}) = 'blob'`;
+  `typeof(${column}) = 'blob' OR length(json_quote(CAST(${column} AS TEXT))) <> length(${column}) + 2 OR ${column} GLOB '*,*' OR ${column} GLOB '[-=+@' || char(9, 13) || ']*'`;
 
 export const AWKWARD_FOR_EXPORT = [
   'id < 0',

@@ -244,6 +244,17 @@ describe('a case with one awkward value among plain ones', () => {
     expect(exported(db, 'csv', {}, 2)).toBe(want.csv);
   });
 
+  it('no value makes the write of a case fail (SQLite tests the index condition at every write)', () => {
+    const db = openDatabase(':memory:');
+    const columns = Object.keys(plain(0));
+    const insert = db.prepare(`INSERT INTO cases (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
+    let i = 0;
+    for (const column of TEXT_COLUMNS.filter((c) => c !== 'status')) {
+      for (const value of [Buffer.from('blob'), 12345, 1.5]) expect(() => insert.run({ ...plain(i++), [column]: value })).not.toThrow();
+    }
+    expect((db.prepare(`SELECT count(*) FROM cases INDEXED BY ${AWKWARD_CASES_INDEX} WHERE ${AWKWARD_FOR_EXPORT}`).pluck().get() as number)).toBe(9);
+  });
+
   it('a log opened for writing gets the index as this version defines it', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'awkward-index-')), 'cases.sqlite');
     const first = openDatabase(file);
