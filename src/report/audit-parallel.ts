@@ -109,8 +109,8 @@ export async function writeAuditExport(db: Db, options: ExportOptions): Promise<
     () => stopExport(shared, STOP_FAILED),
   );
   try {
-    const side = { db, build, filter: options.filter, groups, shared, fd, waitForTurn: (group: number) => waitForTurn(shared, group) };
-    await exportSide({ ...side, maxGroups: options.groupsTakenHere });
+    const waitHere = (group: number): Promise<boolean> => waitForTurn(shared, group);
+    await exportSide({ db, build, filter: options.filter, groups, shared, fd, waitForTurn: waitHere, maxGroups: options.groupsTakenHere });
   } catch (error) {
     // The thread stops at its next turn instead of waiting for one that will never come.
     stopExport(shared, STOP_FAILED);

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Db } from '../store/open-database.js';
-import { AWKWARD_CASES_INDEX, AWKWARD_CASES_INDEX_SQL, AWKWARD_FOR_EXPORT, ISO_MAX } from '../store/awkward-cases.js';
+import { AWKWARD_CASES_INDEX, AWKWARD_FOR_EXPORT, hasAwkwardCasesIndex, ISO_MAX } from '../store/awkward-cases.js';
 import { caseReference } from '../store/case-store.js';
 import { tableCell as jsTableCell } from './audit-format.js';
 import { auditWhere, maskedSubject, MAY_HOLD_NHS_NUMBER, roundedConfidence, type AuditFilter } from './audit-records.js';
@@ -329,7 +329,7 @@ function distinctStatuses(db: Db): unknown[] {
 }
 
 /** A text that csvCell prints as it is: nothing to quote, no formula start. */
-const isPlainCsvText = (value: unknown): boolean => typeof value === 'string' && !/[",\r\n]|^[-=+@\t\r]/.test(value);
+const isPlainCsvText = (value: unknown): boolean => typeof value === 'string' && csvCell(value) === value;
 
 /**
  * Whether a range holds a case of the awkward-cases index (any case: the filter's other conditions
@@ -351,11 +351,6 @@ export function awkwardCaseProbe(db: Db): (range: KeyRange) => boolean {
     }
     return statement.get(rangeParams(range)) !== undefined;
   };
-}
-
-/** Whether the log holds the awkward-cases index as this version defines it. */
-export function hasAwkwardCasesIndex(db: Db): boolean {
-  return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck().get(AWKWARD_CASES_INDEX) === AWKWARD_CASES_INDEX_SQL;
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Database } from 'better-sqlite3';
+
 /**
  * Which cases the LMC's audit export cannot build on its fast path (src/report/audit-sql.ts), as a
  * SQL condition on a row. The fast path copies stored values into CSV and JSON lines as they are;
@@ -66,3 +68,13 @@ export const AWKWARD_FOR_EXPORT = [
 
 /** The index, as migration 7 creates it and as sqlite_master keeps its text. */
 export const AWKWARD_CASES_INDEX_SQL = `CREATE INDEX ${AWKWARD_CASES_INDEX} ON cases (received_at) WHERE ${AWKWARD_FOR_EXPORT}`;
+
+/** The awkward-cases index's text as the log keeps it in sqlite_master; undefined when it has none. */
+export function storedAwkwardCasesIndexSql(db: Database): string | undefined {
+  return db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck().get(AWKWARD_CASES_INDEX) as string | undefined;
+}
+
+/** Whether the log holds the awkward-cases index as this version defines it. */
+export function hasAwkwardCasesIndex(db: Database): boolean {
+  return storedAwkwardCasesIndexSql(db) === AWKWARD_CASES_INDEX_SQL;
+}

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { AWKWARD_CASES_INDEX, AWKWARD_CASES_INDEX_SQL } from './awkward-cases.js';
+import { AWKWARD_CASES_INDEX, AWKWARD_CASES_INDEX_SQL, storedAwkwardCasesIndexSql } from './awkward-cases.js';
 
 /**
  * Schema migrations, applied in order at start-up inside one transaction each. Never edit a
@@ -185,7 +185,7 @@ export function migrate(db: Database, now: number = Date.now()): number[] {
  * match and would otherwise test every case itself.
  */
 function keepAwkwardCasesIndexCurrent(db: Database): void {
-  const stored = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck().get(AWKWARD_CASES_INDEX);
+  const stored = storedAwkwardCasesIndexSql(db);
   if (stored === undefined || stored === AWKWARD_CASES_INDEX_SQL) return;
   db.transaction(() => {
     db.exec(`DROP INDEX ${AWKWARD_CASES_INDEX}`);

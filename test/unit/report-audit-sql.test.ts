@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { auditCsvLine, auditJsonLine, auditTableLine } from '../../src/report/audit-format.js';
 import { auditRows, type AuditFilter } from '../../src/report/audit-records.js';
 import { receivedRanges } from '../../src/report/audit-ranges.js';
-import { auditRangeBuilder, hasAwkwardCasesIndex, RANGE_ROWS, type AuditFormat } from '../../src/report/audit-sql.js';
-import { AWKWARD_CASES_INDEX, AWKWARD_FOR_EXPORT } from '../../src/store/awkward-cases.js';
+import { auditRangeBuilder, RANGE_ROWS, type AuditFormat } from '../../src/report/audit-sql.js';
+import { AWKWARD_CASES_INDEX, AWKWARD_FOR_EXPORT, hasAwkwardCasesIndex } from '../../src/store/awkward-cases.js';
 import { openDatabase, type Db } from '../../src/store/open-database.js';
 
 // The SQL-built export lines must equal, byte for byte, what the JavaScript formatters print.
