@@ -19,6 +19,7 @@ const client = new ImapFlow({
 client.on('error', () => undefined);
 await client.connect();
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 await client.mailboxOpen(env.IMAP_MAILBOX);
 let count = 0;
 let bytes = 0;
@@ -28,7 +29,9 @@ for await (const message of client.fetch('1:*', { uid: true, envelope: true, sou
 }
 const ms = performance.now() - started;
 await client.logout();
-process.stdout.write(`${JSON.stringify({ ms: Math.round(ms * 10) / 10, count, bytes, maxRssKb: peakRssKb() })}\n`);
+// CPU over the same span as ms (SELECT to the last byte), every thread of this process.
+const cpu = process.cpuUsage(cpuAtStart);
+process.stdout.write(`${JSON.stringify({ ms: Math.round(ms * 10) / 10, count, bytes, maxRssKb: peakRssKb(), cpuMs: Math.round((cpu.user + cpu.system) / 1000) })}\n`);
 
 // getrusage's maxrss survives fork and exec on Linux (it would report the bench runner's peak); VmHWM is this image's own.
 function peakRssKb() {

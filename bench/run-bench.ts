@@ -42,8 +42,31 @@ interface ChildRun {
   wallMs: number;
   stdout: string;
   stderr: string;
-  stats: { imapCommands: number; imapCommandsAfterLogin: number; commands: Record<string, number>; msAfterLogin: number | null; maxRssKb: number; memoryPeaksMb?: Record<string, number> } | null;
+  stats: { imapCommands: number; imapCommandsAfterLogin: number; commands: Record<string, number>; msAfterLogin: number | null; maxRssKb: number; memoryPeaksMb?: Record<string, number>; cpuMsAfterLogin?: number | null } | null;
   vmHwmKb: number;
+  /** CPU the Dovecot processes serving this run used (their master's reaped children, measured around the run). */
+  dovecotCpuMs: number | null;
+  /** CPU this runner used meanwhile: in the live pass, the SMTP sink's. */
+  runnerCpuMs: number;
+}
+
+/**
+ * CPU of one side-by-side measurement: the worker (or raw fetch) process, the Dovecot processes that
+ * served it, and for the live pass the SMTP sink. Their sum over the cores is the shortest wall time
+ * the machine could give that work: when it is already over a target, only less CPU can meet it.
+ */
+interface CpuShare {
+  processMs: number | null;
+  dovecotMs: number | null;
+  sinkMs: number | null;
+}
+
+interface CpuRow {
+  scenario: string;
+  raw: CpuShare;
+  worker: CpuShare;
+  rawMs: number;
+  target: number;
 }
 
 interface Row {
@@ -57,13 +80,54 @@ interface Row {
   wallMs: number | null;
   peakRssMb: number | null;
   note: string;
+  cpu?: CpuRow;
 }
 
 let workDir = '';
 let dovecot: DovecotServer | null = null;
 let sink: BenchSink | null = null;
 
-function runChild(args: string[], env: Record<string, string>): Promise<ChildRun> {
+/** Clock ticks per second of /proc/<pid>/stat (100 on Linux as built everywhere we run). */
+const CLOCK_TICKS = Number(safe(() => execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())) || 100;
+
+/** utime + stime + cutime + cstime of Dovecot's master: every imap process it has reaped is in it. */
+function dovecotCpuMs(): number | null {
+  try {
+    const pid = fs.readFileSync(path.join(dovecot!.dir, 'run', 'master.pid'), 'utf8').trim();
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** After the client is gone, the master reaps its imap process: wait until the figure stops moving (at most 2 s). */
+async function settledDovecotCpuMs(): Promise<number | null> {
+  let last = dovecotCpuMs();
+  for (let i = 0; i < 20 && last !== null; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = dovecotCpuMs();
+    if (now === last) break;
+    last = now;
+  }
+  return last;
+}
+
+async function runChild(args: string[], env: Record<string, string>): Promise<ChildRun> {
+  const dovecotBefore = dovecot ? await settledDovecotCpuMs() : null;
+  const runnerBefore = process.cpuUsage();
+  const run = await runChildProcess(args, env);
+  const runnerCpu = process.cpuUsage(runnerBefore);
+  const dovecotAfter = dovecot ? await settledDovecotCpuMs() : null;
+  return {
+    ...run,
+    dovecotCpuMs: dovecotBefore === null || dovecotAfter === null ? null : dovecotAfter - dovecotBefore,
+    runnerCpuMs: Math.round((runnerCpu.user + runnerCpu.system) / 1000),
+  };
+}
+
+function runChildProcess(args: string[], env: Record<string, string>): Promise<Omit<ChildRun, 'dovecotCpuMs' | 'runnerCpuMs'>> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -105,10 +169,34 @@ function imapEnv(folder: string): Record<string, string> {
   };
 }
 
-async function rawFetch(folder: string): Promise<{ ms: number; count: number; bytes: number; maxRssKb: number }> {
+interface RawRun {
+  ms: number;
+  count: number;
+  bytes: number;
+  maxRssKb: number;
+  cpuMs: number;
+  dovecotCpuMs: number | null;
+}
+
+async function rawFetch(folder: string): Promise<RawRun> {
   const run = await runChild([path.join(REPO_ROOT, 'bench/raw-fetch.mjs')], imapEnv(folder));
   if (run.code !== 0) throw new Error(`raw fetch of ${folder} failed:\n${run.stderr}`);
-  return JSON.parse(run.stdout.trim().split('\n').pop()!);
+  return { ...JSON.parse(run.stdout.trim().split('\n').pop()!), dovecotCpuMs: run.dovecotCpuMs };
+}
+
+/** The CPU row of a scenario: the medians of the raw fetches and of the worker runs. */
+function cpuRow(scenario: string, raws: RawRun[], workers: ChildRun[], target: number, withSink = false): CpuRow {
+  const med = (values: Array<number | null | undefined>): number | null => {
+    const known = values.filter((v): v is number => typeof v === 'number');
+    return known.length ? median(known) : null;
+  };
+  return {
+    scenario,
+    raw: { processMs: med(raws.map((r) => r.cpuMs)), dovecotMs: med(raws.map((r) => r.dovecotCpuMs)), sinkMs: null },
+    worker: { processMs: med(workers.map((w) => w.stats?.cpuMsAfterLogin)), dovecotMs: med(workers.map((w) => w.dovecotCpuMs)), sinkMs: withSink ? med(workers.map((w) => w.runnerCpuMs)) : null },
+    rawMs: median(raws.map((r) => r.ms)),
+    target,
+  };
 }
 
 function workerEnv(folder: string, database: string, policyFile: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -129,7 +217,8 @@ function workerEnv(folder: string, database: string, policyFile: string, extra: 
 }
 
 async function worker(folder: string, database: string, policyFile: string, dryRun: boolean, extra: Record<string, string> = {}): Promise<ChildRun> {
-  const cpuProf = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(REPO_ROOT, 'bench/out')}`, `--cpu-prof-name=${path.basename(database, '.sqlite')}.cpuprofile`] : [];
+  // One folder per run, node's own file names: the main thread and the parse thread each write a profile.
+  const cpuProf = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(REPO_ROOT, 'bench/out', path.basename(database, '.sqlite'))}`] : [];
   // Started as the service files in docs/deploy/ start it; BENCH_NODE_FLAGS replaces the flags (to try others side by side).
   const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? WORKER_NODE_FLAGS).split(' ').filter(Boolean);
   const run = await runChild([...nodeFlags, ...cpuProf, CLI, 'once', '--now', NOW, ...(dryRun ? ['--dry-run'] : [])], workerEnv(folder, database, policyFile, extra));
@@ -188,21 +277,23 @@ function addRow(row: Row): void {
 }
 
 async function dryRunScenario(folder: string, count: number, label: string, policyFile: string): Promise<void> {
-  const raws: number[] = [];
+  const rawRuns: RawRun[] = [];
   const workers: ChildRun[] = [];
   let counts: Record<string, number> = {};
   for (let i = 0; i < REPEAT; i++) {
-    raws.push((await rawFetch(folder)).ms);
+    rawRuns.push(await rawFetch(folder));
     const database = path.join(workDir, `${label}-${i}.sqlite`);
     workers.push(await worker(folder, database, policyFile, true));
     counts = statusCounts(database);
   }
+  const raws = rawRuns.map((r) => r.ms);
   const workerMs = median(workers.map((w) => w.stats!.msAfterLogin!));
   const rawMs = median(raws);
   const rssMb = Math.round(Math.max(...workers.map((w) => w.stats!.maxRssKb)) / 1024);
   const ratio = workerMs / rawMs;
   details[label] = { raws, workers: workers.map((w) => ({ msAfterLogin: w.stats!.msAfterLogin, wallMs: Math.round(w.wallMs), maxRssKb: w.stats!.maxRssKb, vmHwmKb: w.vmHwmKb, memoryPeaksMb: w.stats!.memoryPeaksMb, commands: w.stats!.commands, summary: w.stdout.trim() })), counts };
-  addRow({ scenario: `fresh backlog, dry run (${label})`, messages: count, rawMs, workerMs, ratio, target: '<= 2.0x raw; RSS < 150 MB', met: ratio <= 2 && rssMb < 150, wallMs: median(workers.map((w) => w.wallMs)), peakRssMb: rssMb, note: JSON.stringify(counts) });
+  const scenario = `fresh backlog, dry run (${label})`;
+  addRow({ scenario, messages: count, rawMs, workerMs, ratio, target: '<= 2.0x raw; RSS < 150 MB', met: ratio <= 2 && rssMb < 150, wallMs: median(workers.map((w) => w.wallMs)), peakRssMb: rssMb, note: JSON.stringify(counts), cpu: cpuRow(scenario, rawRuns, workers, 2) });
 }
 
 async function main(): Promise<void> {
@@ -230,21 +321,22 @@ async function main(): Promise<void> {
 
   // (2) first run on an old inbox: headers only, nothing answered, everything too_old.
   if (!SKIP.has('old')) {
-    const raws: number[] = [];
+    const rawRuns: RawRun[] = [];
     const workers: ChildRun[] = [];
     let counts: Record<string, number> = {};
     for (let i = 0; i < REPEAT; i++) {
-      raws.push((await rawFetch('BenchOld10k')).ms);
+      rawRuns.push(await rawFetch('BenchOld10k'));
       const database = path.join(workDir, `old-${i}.sqlite`);
       workers.push(await worker('BenchOld10k', database, policyFile, false));
       counts = statusCounts(database);
     }
+    const raws = rawRuns.map((r) => r.ms);
     const workerMs = median(workers.map((w) => w.stats!.msAfterLogin!));
     const rawMs = median(raws);
     const correct = counts.too_old === N && Object.keys(counts).length === 1 && sink.received() === 0;
     const fetched = workers[0]!.stats!.commands;
     details.old = { raws, workers: workers.map((w) => ({ msAfterLogin: w.stats!.msAfterLogin, wallMs: Math.round(w.wallMs), maxRssKb: w.stats!.maxRssKb, commands: w.stats!.commands, summary: w.stdout.trim() })), counts, correct };
-    addRow({ scenario: 'old inbox, first live run', messages: N, rawMs, workerMs, ratio: workerMs / rawMs, target: '<= 0.5x raw; all too_old, none sent', met: workerMs / rawMs <= 0.5 && correct, wallMs: median(workers.map((w) => w.wallMs)), peakRssMb: Math.round(Math.max(...workers.map((w) => w.stats!.maxRssKb)) / 1024), note: `${JSON.stringify(counts)} commands ${JSON.stringify(fetched)}${correct ? '' : ' WRONG OUTCOME'}` });
+    addRow({ scenario: 'old inbox, first live run', messages: N, rawMs, workerMs, ratio: workerMs / rawMs, target: '<= 0.5x raw; all too_old, none sent', met: workerMs / rawMs <= 0.5 && correct, wallMs: median(workers.map((w) => w.wallMs)), peakRssMb: Math.round(Math.max(...workers.map((w) => w.stats!.maxRssKb)) / 1024), note: `${JSON.stringify(counts)} commands ${JSON.stringify(fetched)}${correct ? '' : ' WRONG OUTCOME'}`, cpu: cpuRow('old inbox, first live run', rawRuns, workers, 0.5) });
   }
 
   // (3) live pass with replies on, then (4) an idle pass on the same database.
@@ -258,7 +350,7 @@ async function main(): Promise<void> {
     const correct = sent === (counts.replied ?? 0) && (counts.sending ?? 0) === 0 && (counts.decided ?? 0) === 0;
     details.live = { raw, worker: { msAfterLogin: run.stats!.msAfterLogin, wallMs: Math.round(run.wallMs), maxRssKb: run.stats!.maxRssKb, commands: run.stats!.commands, summary: run.stdout.trim() }, counts, sent, correct };
     const workerMs = run.stats!.msAfterLogin!;
-    addRow({ scenario: 'live pass, replies on', messages: N, rawMs: raw.ms, workerMs, ratio: workerMs / raw.ms, target: '<= 3.0x raw; each reply once', met: workerMs / raw.ms <= 3 && correct, wallMs: run.wallMs, peakRssMb: Math.round(run.stats!.maxRssKb / 1024), note: `${JSON.stringify(counts)} sink received ${sent}${correct ? '' : ' WRONG OUTCOME'}` });
+    addRow({ scenario: 'live pass, replies on', messages: N, rawMs: raw.ms, workerMs, ratio: workerMs / raw.ms, target: '<= 3.0x raw; each reply once', met: workerMs / raw.ms <= 3 && correct, wallMs: run.wallMs, peakRssMb: Math.round(run.stats!.maxRssKb / 1024), note: `${JSON.stringify(counts)} sink received ${sent}${correct ? '' : ' WRONG OUTCOME'}`, cpu: cpuRow('live pass, replies on', [raw], [run], 3, true) });
 
     if (!SKIP.has('idle')) {
       const idleRuns: ChildRun[] = [];
@@ -329,7 +421,7 @@ async function main(): Promise<void> {
   };
   const results = { when: new Date().toISOString(), machine, messages: N, small: SMALL, repeat: REPEAT, rows, details, seconds: Math.round((Date.now() - started) / 1000) };
   fs.writeFileSync(path.join(REPO_ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  const table = renderTable(rows);
+  const table = `${renderTable(rows)}\n\n${renderCpuTable(rows, os.availableParallelism())}`;
   process.stdout.write(`\nmachine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, Dovecot ${machine.dovecot}, load ${machine.load.join(' ')}\n\n${table}\n`);
   if (details.classify) process.stdout.write(`\n${(details.classify as { output: string }).output}\n`);
   if (details.audit) process.stdout.write(`\n${(details.audit as { output: string }).output}\n`);
@@ -360,6 +452,23 @@ function renderTable(list: Row[]): string {
     r.wallMs === null ? '' : `${(r.wallMs / 1000).toFixed(2)} s`,
     r.peakRssMb === null ? '' : `${r.peakRssMb} MB`,
   ]);
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
+}
+
+/**
+ * Where the CPU went, per scenario (medians, CPU seconds): the floor is that CPU spread over every
+ * core, divided by the raw fetch's wall time: the best ratio this machine could give this much work.
+ */
+function renderCpuTable(list: Row[], cores: number): string {
+  const seconds = (ms: number | null): string => (ms === null ? '?' : (ms / 1000).toFixed(2));
+  const head = ['scenario (CPU s)', 'raw fetch: client', 'raw fetch: Dovecot', 'worker', 'Dovecot during the pass', 'SMTP sink', `floor on ${cores} cores`, 'target'];
+  const lines = list
+    .filter((r) => r.cpu)
+    .map(({ cpu }) => {
+      const total = [cpu!.worker.processMs, cpu!.worker.dovecotMs, cpu!.worker.sinkMs].reduce<number>((sum, ms) => sum + (ms ?? 0), 0);
+      return [cpu!.scenario, seconds(cpu!.raw.processMs), seconds(cpu!.raw.dovecotMs), seconds(cpu!.worker.processMs), seconds(cpu!.worker.dovecotMs), cpu!.worker.sinkMs === null ? '' : seconds(cpu!.worker.sinkMs), `${(total / cores / cpu!.rawMs).toFixed(2)}x`, `${cpu!.target}x`];
+    });
+  if (lines.length === 0) return '';
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
 }
 

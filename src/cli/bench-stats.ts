@@ -26,11 +26,17 @@ function peakRssKb(): number {
   return process.resourceUsage().maxRSS;
 }
 
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return Math.round((used.user + used.system) / 1000);
+}
+
 export function benchStatsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchStats | undefined {
   if (!env.PCN_BENCH_STATS) return undefined;
   const commands: Record<string, number> = {};
   let total = 0;
   let loggedInAt: number | null = null;
+  let cpuAtLogin: NodeJS.CpuUsage | null = null;
   let afterLogin = 0;
   let logoutAt: number | null = null;
   // Where the memory is at its peak: the largest of each part seen, sampled every 100 ms.
@@ -49,6 +55,9 @@ export function benchStatsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchSt
       // ...and LOGOUT marks the end of the pass's mailbox work.
       msAfterLogin: loggedInAt === null ? null : Math.round(((logoutAt ?? performance.now()) - loggedInAt) * 10) / 10,
       maxRssKb: peakRssKb(),
+      // CPU of the whole process (every thread) from the first SELECT on, as msAfterLogin: what the
+      // bench sets beside Dovecot's to see whether the cores, not the pipeline, bound a ratio.
+      cpuMsAfterLogin: cpuAtLogin === null ? null : cpuMsSince(cpuAtLogin),
     };
     process.stderr.write(`${STATS_PREFIX}${JSON.stringify(line)}\n`);
   });
@@ -56,7 +65,10 @@ export function benchStatsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchSt
     onCommand(command) {
       total++;
       commands[command] = (commands[command] ?? 0) + 1;
-      if (loggedInAt === null && (command === 'SELECT' || command === 'EXAMINE')) loggedInAt = performance.now();
+      if (loggedInAt === null && (command === 'SELECT' || command === 'EXAMINE')) {
+        loggedInAt = performance.now();
+        cpuAtLogin = process.cpuUsage();
+      }
       if (loggedInAt !== null && command !== 'LOGOUT') afterLogin++;
       if (command === 'LOGOUT') logoutAt = performance.now();
     },

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { MailSource } from '../mail/mail-source.js';
 import { DirSource } from '../mail/dir-source.js';
 import { ImapSource } from '../mail/imap-source.js';
@@ -16,7 +17,7 @@ export function parseSourceOption(value: string | undefined): { kind: 'imap' } |
   throw new UserError(`--source must be "imap" or "dir:PATH" (a folder of .eml files), not "${value}"`);
 }
 
-export function createSource(settings: Settings, source: ReturnType<typeof parseSourceOption>, token?: TokenGetter): MailSource {
+export function createSource(settings: Settings, source: ReturnType<typeof parseSourceOption>, token?: TokenGetter, logger?: Pick<Logger, 'warn'>): MailSource {
   if (source.kind === 'dir') return new DirSource(source.path);
   return new ImapSource({
     host: settings.IMAP_HOST!,
@@ -30,6 +31,8 @@ export function createSource(settings: Settings, source: ReturnType<typeof parse
     tlsCaFile: settings.IMAP_TLS_CA_FILE,
     timeoutMs: settings.IMAP_TIMEOUT_MS,
     onCommand: benchStatsFromEnv()?.onCommand,
+    bulkReads: settings.IMAP_SECOND_CONNECTION,
+    onNotice: logger ? (message) => logger.warn(message) : undefined,
   });
 }
 

@@ -52,13 +52,13 @@ export async function preparePass(options: PassCommandOptions, env: NodeJS.Proce
   // One parse thread: every body is parsed there, fast path included, while this thread keeps IMAP
   // and SQLite moving; each thread is its own V8 isolate (issue 7: RSS < 150 MB). It starts on the
   // first body to parse, not now.
-  const pool = createParsePool(1);
+  const pool = createParsePool(1, { parse: { checkMimeShape: true } });
 
   const run = async (control: { shouldStop?: () => boolean } = {}) => {
     busy = false;
     const progress = progressReporter(logger);
     try {
-      return await executePass(context, createSource(settings, source, token), dryRun ? null : createSender(settings, outbox, token), {
+      return await executePass(context, createSource(settings, source, token, logger), dryRun ? null : createSender(settings, outbox, token), {
         dryRun,
         mailFrom,
         killSwitchSetting: settings.KILL_SWITCH,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import { ImapBulkReader, type FetchItems } from './imap-bulk-reader.js';
 import { packUidSet, type HeaderItem, type MailboxState, type MailSource } from './mail-source.js';
 
 export interface ImapSourceOptions {
@@ -16,6 +17,13 @@ export interface ImapSourceOptions {
   timeoutMs: number;
   /** Told the name of each IMAP command issued (SELECT, UID FETCH...), for the idle-pass benchmark. */
   onCommand?: (command: string) => void;
+  /**
+   * Read headers and sources over a second, read-only connection (imap-bulk-reader.ts) instead of
+   * through imapflow. Default true; only with implicit TLS (IMAP_SECURE=true).
+   */
+  bulkReads?: boolean;
+  /** Told why the bulk reads fell back to imapflow (once per pass); the pass logs it. */
+  onNotice?: (message: string) => void;
 }
 
 /** Stable error codes a pass reports, in the manner of imapflow's and nodemailer's own. */
@@ -39,6 +47,9 @@ export class ImapSource implements MailSource {
   private keepAlive: NodeJS.Timeout | null = null;
   private stepsInFlight = 0;
   private readonly createdFolders = new Set<string>();
+  private uidValidity: string | null = null;
+  /** The bulk-read connection: opened on the first fetch, null once it has failed or is not to be used. */
+  private bulk: Promise<ImapBulkReader | null> | null = null;
 
   constructor(private readonly options: ImapSourceOptions) {
     this.description = `imap://${options.user}@${options.host}:${options.port}/${options.mailbox}`;
@@ -126,7 +137,8 @@ export class ImapSource implements MailSource {
     } catch (error) {
       throw new MailSourceError(`the mailbox "${options.mailbox}" cannot be opened (check IMAP_MAILBOX): ${describe(error)}`, 'ENOMAILBOX', error);
     }
-    return { uidValidity: String(box.uidValidity), highestUid: Number(box.uidNext) - 1, exists: box.exists };
+    this.uidValidity = String(box.uidValidity);
+    return { uidValidity: this.uidValidity, highestUid: Number(box.uidNext) - 1, exists: box.exists };
   }
 
   /** What the server offers (MOVE, UIDPLUS, IDLE...), upper case; for `doctor`. */
@@ -161,6 +173,17 @@ export class ImapSource implements MailSource {
   }
 
   private async fetchHeaders(uids: readonly number[]): Promise<HeaderItem[]> {
+    const bulk = await this.bulkRead('UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]', uids, (fetched) => {
+      const items: HeaderItem[] = [];
+      for (const item of fetched) {
+        const uid = uintItem(item, 'uid');
+        if (uid === null) continue;
+        const internalDate = item.get('internaldate');
+        items.push({ uid, header: bufferItem(item, 'body[header]') ?? Buffer.alloc(0), size: uintItem(item, 'rfc822.size') ?? 0, internalDate: typeof internalDate === 'string' ? new Date(internalDate) : null });
+      }
+      return items.sort((a, b) => a.uid - b.uid);
+    });
+    if (bulk) return bulk;
     const client = this.requireClient();
     const items: HeaderItem[] = [];
     for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
@@ -183,6 +206,17 @@ export class ImapSource implements MailSource {
   }
 
   private async fetchSources(uids: readonly number[], maxBytes: number): Promise<Map<number, { source: Buffer; truncated: boolean }>> {
+    const bulk = await this.bulkRead(`UID RFC822.SIZE BODY.PEEK[]<0.${maxBytes}>`, uids, (fetched) => {
+      const result = new Map<number, { source: Buffer; truncated: boolean }>();
+      for (const item of fetched) {
+        const uid = uintItem(item, 'uid');
+        const source = bufferItem(item, 'body[]<0>') ?? bufferItem(item, 'body[]');
+        if (uid === null || !source) continue;
+        result.set(uid, { source, truncated: (uintItem(item, 'rfc822.size') ?? 0) > maxBytes });
+      }
+      return result;
+    });
+    if (bulk) return bulk;
     const client = this.requireClient();
     const result = new Map<number, { source: Buffer; truncated: boolean }>();
     for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
@@ -195,6 +229,63 @@ export class ImapSource implements MailSource {
     }
     this.assertStillConnected(client);
     return result;
+  }
+
+  /**
+   * One read over the bulk connection, in chunks of FETCH_CHUNK UIDs; null when that connection is not
+   * to be used or has failed (the caller then reads through imapflow: a BODY.PEEK fetch changes nothing,
+   * so reading again is harmless).
+   */
+  private async bulkRead<T>(items: string, uids: readonly number[], read: (fetched: FetchItems[]) => T): Promise<T | null> {
+    const reader = await this.bulkReader();
+    if (!reader) return null;
+    try {
+      const fetched: FetchItems[] = [];
+      for (let i = 0; i < uids.length; i += FETCH_CHUNK) fetched.push(...(await reader.fetch(packUidSet(uids.slice(i, i + FETCH_CHUNK)), items)));
+      return read(fetched);
+    } catch (error) {
+      this.dropBulk(`a fetch failed (${describe(error)})`);
+      return null;
+    }
+  }
+
+  private bulkReader(): Promise<ImapBulkReader | null> {
+    const { options } = this;
+    if (this.bulk) return this.bulk;
+    if (options.bulkReads === false || !options.secure || !this.uidValidity) return Promise.resolve(null);
+    const expected = this.uidValidity;
+    this.bulk = (async () => {
+      let reader: ImapBulkReader | null = null;
+      try {
+        reader = await ImapBulkReader.open({
+          host: options.host,
+          port: options.port,
+          user: options.user,
+          password: options.password,
+          accessToken: options.accessToken ? await options.accessToken() : undefined,
+          tlsRejectUnauthorized: options.tlsRejectUnauthorized,
+          ...(options.tlsCaFile ? { ca: readFileSync(options.tlsCaFile) } : {}),
+          timeoutMs: options.timeoutMs,
+          onCommand: options.onCommand,
+        });
+        const uidValidity = await reader.examine(options.mailbox);
+        // Another mailbox under the same name (recreated since SELECT): its UIDs are not ours.
+        if (uidValidity !== expected) throw new Error(`UIDVALIDITY ${uidValidity}, not ${expected}`);
+        return reader;
+      } catch (error) {
+        await reader?.close();
+        options.onNotice?.(`reading messages through imapflow: the second connection could not be used (${describe(error)})`);
+        return null;
+      }
+    })();
+    return this.bulk;
+  }
+
+  private dropBulk(why: string): void {
+    const previous = this.bulk;
+    this.bulk = Promise.resolve(null);
+    void previous?.then((reader) => reader?.close());
+    this.options.onNotice?.(`reading messages through imapflow from now on: ${why}`);
   }
 
   async move(uids: readonly number[], folder: string): Promise<void> {
@@ -244,6 +335,9 @@ export class ImapSource implements MailSource {
   async close(): Promise<void> {
     if (this.keepAlive) clearInterval(this.keepAlive);
     this.keepAlive = null;
+    const bulk = this.bulk;
+    this.bulk = null;
+    await bulk?.then((reader) => reader?.close());
     const client = this.client;
     this.client = null;
     if (!client) return;
@@ -314,6 +408,18 @@ function classifyConnectError(error: unknown, where: string): MailSourceError {
     return new MailSourceError(`the IMAP server at ${where} did not answer in time (check IMAP_HOST and IMAP_PORT)`, 'ETIMEOUT', error);
   }
   return new MailSourceError(`cannot connect to the IMAP server at ${where} (check IMAP_HOST, IMAP_PORT and IMAP_SECURE): ${describe(error)}`, 'ECONNECTION', error);
+}
+
+function uintItem(item: FetchItems, name: string): number | null {
+  const value = item.get(name);
+  return typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : null;
+}
+
+/** A literal, or a quoted string read as bytes (a server may send a short value either way). */
+function bufferItem(item: FetchItems, name: string): Buffer | null {
+  const value = item.get(name);
+  if (value instanceof Buffer) return value;
+  return typeof value === 'string' ? Buffer.from(value, 'latin1') : null;
 }
 
 function describe(error: unknown): string {

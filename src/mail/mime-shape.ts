@@ -5,6 +5,12 @@
  */
 export const MAX_MULTIPART_PARTS = 12;
 
+/** The parsed message with its shape problems added when the options ask for them (the worker's parse thread does). */
+export function withMimeShapeProblems<M extends { parseProblems: string[] }>(raw: Buffer, message: M, options: { checkMimeShape?: boolean }): M {
+  if (options.checkMimeShape) message.parseProblems.push(...mimeShapeProblems(raw));
+  return message;
+}
+
 export function mimeShapeProblems(raw: Buffer): string[] {
   // latin1 keeps byte offsets and never throws on invalid UTF-8; only ASCII header names are sought.
   const text = raw.toString('latin1');

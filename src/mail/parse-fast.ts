@@ -21,6 +21,11 @@ export interface ParseMessageOptions {
   maxPdfBytes?: number;
   /** Give up on the body after this long (a parser stall must not hold a pass). Default 15 s. */
   timeoutMs?: number;
+  /**
+   * Also report an unusual MIME shape (mime-shape.ts) among the parse problems. The worker asks for
+   * it: the parse thread then scans the raw bytes, not the worker's main thread (issue 7).
+   */
+  checkMimeShape?: boolean;
 }
 
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;

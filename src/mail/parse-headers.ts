@@ -172,7 +172,7 @@ function parseUnsafe(raw: Buffer): HeaderParseResult {
  */
 function splitFields(raw: Buffer, problems: string[]): { fields: string[]; bodyOffset: number } {
   const limit = Math.min(raw.length, MAX_HEADER_BYTES);
-  const block = raw.toString('latin1', 0, limit);
+  const block = raw.toString('latin1', 0, headerBlockBytes(raw, limit));
   const end = findHeaderEnd(block);
   let headerText: string;
   let bodyOffset: number;
@@ -217,6 +217,18 @@ function splitFields(raw: Buffer, problems: string[]): { fields: string[]; bodyO
 }
 
 /** The first empty line ends the header block (CRLF CRLF, or LF LF in LF-only files). */
+/**
+ * Bytes up to and including the blank line that ends the header block (or `limit`): only those
+ * become a string. Given a whole message, the body (a 200 KB attachment, say) is never copied.
+ */
+function headerBlockBytes(raw: Buffer, limit: number): number {
+  const head = raw.subarray(0, limit);
+  const crlf = head.indexOf('\n\r\n');
+  const lf = head.subarray(0, crlf === -1 ? limit : crlf).indexOf('\n\n');
+  if (lf !== -1) return lf + 2;
+  return crlf === -1 ? limit : crlf + 3;
+}
+
 function findHeaderEnd(block: string): { headerEnd: number; bodyStart: number } | null {
   if (block.startsWith('\r\n')) return { headerEnd: 0, bodyStart: 2 };
   if (block.startsWith('\n')) return { headerEnd: 0, bodyStart: 1 };

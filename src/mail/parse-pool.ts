@@ -17,6 +17,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { MailMessage } from '../core/message.js';
+import { withMimeShapeProblems } from './mime-shape.js';
 import type { ParseMessageOptions } from './parse-message.js';
 
 export interface ParsePool {
@@ -80,7 +81,7 @@ function createInThreadPool(parseOptions: ParseMessageOptions): ParsePool {
     parse: async (raw) => {
       if (closed) throw new ParseWorkerError('parse pool is closed');
       const { parseMessage } = await import('./parse-message.js');
-      return parseMessage(raw, parseOptions);
+      return withMimeShapeProblems(raw, await parseMessage(raw, parseOptions), parseOptions);
     },
     close: async () => {
       closed = true;

@@ -7,6 +7,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { MailMessage } from '../core/message.js';
+import { withMimeShapeProblems } from './mime-shape.js';
 import { tryParseMessageFast, type ParseMessageOptions } from './parse-fast.js';
 
 export interface ParseRequest {
@@ -18,11 +19,12 @@ export interface ParseRequest {
 type MailparserPath = typeof import('./parse-message.js');
 let mailparserPath: Promise<MailparserPath> | null = null;
 
-function parse(raw: Buffer, options: ParseMessageOptions): Promise<MailMessage> {
+async function parse(raw: Buffer, options: ParseMessageOptions): Promise<MailMessage> {
   const fast = tryParseMessageFast(raw, options);
-  if (fast) return Promise.resolve(fast);
+  if (fast) return withMimeShapeProblems(raw, fast, options);
   mailparserPath ??= import('./parse-message.js');
-  return mailparserPath.then((module) => module.parseMessageSlow(raw, options));
+  const message = await mailparserPath.then((module) => module.parseMessageSlow(raw, options));
+  return withMimeShapeProblems(raw, message, options);
 }
 
 const port = parentPort;

@@ -29,6 +29,7 @@ const envSchema = z.object({
   IMAP_TLS_CA_FILE: optionalText,
   IMAP_AUTH: z.enum(['password', 'oauth2'], { message: 'must be password or oauth2' }).default('password'),
   IMAP_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+  IMAP_SECOND_CONNECTION: bool(true),
   SMTP_HOST: optionalText,
   SMTP_PORT: port(587),
   SMTP_SECURE: bool(false),

@@ -73,6 +73,17 @@ describe('hostile and broken mail', () => {
       expect(['review', 'ignored', 'filed', 'too_old', 'replied'], `${c.message_id}`).toContain(c.status);
       expect(JSON.parse(c.reasons).length, `${c.message_id} has a reason`).toBeGreaterThan(0);
     }
+    // The MIME-shape check (done in the parse thread) reaches each such case's trace.
+    const shapeProblems: Record<string, RegExp> = {
+      '<deep-html@hostile.test>': /HTML nested \d+ levels deep/,
+      '<utf7@hostile.test>': /declared as UTF-7/,
+      '<nested-multipart-50@hostile.test>': /\d+ multipart sections/,
+    };
+    for (const [messageId, problem] of Object.entries(shapeProblems)) {
+      const found = cases.find((c) => c.message_id === messageId);
+      expect(found?.status, `${messageId} is left for a person`).toBe('review');
+      expect(JSON.parse(found!.trace!).parseProblems.join('\n'), `${messageId} trace`).toMatch(problem);
+    }
     // Only clean requests may be answered; the broken ones must not be.
     const allowedReplies = new Set(['<injected-request@northmere.nhs.uk>', '<script@hostile.test>']);
     for (const c of cases.filter((row) => row.status === 'replied')) expect(allowedReplies, `${c.message_id} was answered`).toContain(c.message_id);

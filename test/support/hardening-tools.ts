@@ -137,6 +137,7 @@ export interface CaseRecord {
   smtp_response: string | null;
   note: string | null;
   reasons: string;
+  trace: string | null;
 }
 
 export function readCases(databasePath: string): CaseRecord[] {

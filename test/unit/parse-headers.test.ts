@@ -98,3 +98,33 @@ describe('parseHeaderBlock', () => {
     },
   );
 });
+
+describe('where the header block ends', () => {
+  /** RFC 5322 2.1 as the parser reads it: the first empty line, CRLF or bare LF, or none. */
+  function expectedBodyOffset(raw: Buffer): number {
+    const text = raw.toString('latin1');
+    if (text.startsWith('\r\n')) return 2;
+    if (text.startsWith('\n')) return 1;
+    const match = /\r?\n\r?\n/.exec(text);
+    return match ? match.index + match[0].length : raw.length;
+  }
+
+  it('is found at the first empty line, whatever mix of CRLF and LF comes before it', () => {
+    const pieces = ['Subject: a', 'X', ':', ' ', '\r', '\n', '\r\n', '\r\n\r\n', '\n\n', '\n\r\n', '\r\n\n'];
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 3000; i++) {
+      const raw = Buffer.from(Array.from({ length: 1 + Math.floor(next() * 12) }, () => pieces[Math.floor(next() * pieces.length)]).join(''), 'latin1');
+      expect(parseHeaderBlockWithProblems(raw).bodyOffset, JSON.stringify(raw.toString('latin1'))).toBe(expectedBodyOffset(raw));
+    }
+  });
+
+  it('is found after the headers of a message with a large body, and the body is not read as headers', () => {
+    const body = `Subject: not a header\r\n\r\n${'QUJD'.repeat(70_000)}\r\n`;
+    const raw = Buffer.from(`From: a@northmere.nhs.uk\r\nSubject: real\r\n\r\n${body}`, 'latin1');
+    const result = parseHeaderBlockWithProblems(raw);
+    expect(result.bodyOffset).toBe(raw.indexOf('\r\n\r\n') + 4);
+    expect(result.headers.subject).toBe('real');
+    expect(result.problems).toEqual([]);
+  });
+});
