@@ -319,6 +319,12 @@ class Cursor {
   }
 
   private quotedString(): string {
+    const close = this.text.indexOf('"', this.position + 1);
+    const plain = this.text.slice(this.position + 1, close);
+    if (close !== -1 && !plain.includes('\\')) {
+      this.position = close + 1;
+      return plain;
+    }
     let out = '';
     for (let i = this.position + 1; i < this.text.length; i++) {
       const char = this.text[i]!;

@@ -156,6 +156,11 @@ export class ImapSource implements MailSource {
     await this.ensureFolder(folder);
   }
 
+  /** Opens the bulk-read connection now, alongside the listing of new messages; a failure shows at the first read. */
+  prepareReads(): void {
+    void this.bulkReader();
+  }
+
   async listUids(afterUid: number): Promise<number[]> {
     return this.guard('listing new messages', () => this.searchUids(afterUid));
   }

@@ -20,6 +20,8 @@ export interface MailboxState {
 export interface MailSource {
   readonly description: string;
   open(): Promise<MailboxState>;
+  /** Told that reads follow (there is new mail): a source may get ready for them meanwhile. */
+  prepareReads?(): void;
   /** UIDs above `afterUid`, ascending. */
   listUids(afterUid: number): Promise<number[]>;
   headers(uids: readonly number[]): Promise<HeaderItem[]>;

@@ -177,6 +177,8 @@ class Pass {
     if (cursor && cursor.uidValidity === state.uidValidity && state.highestUid <= lastUid) {
       return { counts: this.counts, idle: true, stoppedEarly: false };
     }
+    // New mail: the source may open what its reads need (a second connection) while it lists the UIDs.
+    source.prepareReads?.();
     const uids = await source.listUids(lastUid);
     let done = 0;
     const batches: number[][] = [];
