@@ -186,9 +186,17 @@ export class ImapSource implements MailSource {
         const internalDate = item.get('internaldate');
         items.push({ uid, header: bufferItem(item, 'body[header]') ?? Buffer.alloc(0), size: uintItem(item, 'rfc822.size') ?? 0, internalDate: typeof internalDate === 'string' ? new Date(internalDate) : null });
       }
-      return items.sort((a, b) => a.uid - b.uid);
+      return items;
     });
-    if (bulk) return bulk;
+    // The bulk connection's view of the mailbox may lag the control connection's (a message that came
+    // after its EXAMINE is unknown to it, and RFC 3501 6.4.8 ignores an unknown UID silently): what it
+    // did not return is asked again here, so it is not mistaken for a message deleted meanwhile.
+    const missing = bulk ? notReturned(uids, bulk.map((item) => item.uid)) : uids;
+    const items = [...(bulk ?? []), ...(missing.length ? await this.fetchHeadersThroughImapflow(missing) : [])];
+    return items.sort((a, b) => a.uid - b.uid);
+  }
+
+  private async fetchHeadersThroughImapflow(uids: readonly number[]): Promise<HeaderItem[]> {
     const client = this.requireClient();
     const items: HeaderItem[] = [];
     for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
@@ -203,7 +211,7 @@ export class ImapSource implements MailSource {
       }
     }
     this.assertStillConnected(client);
-    return items.sort((a, b) => a.uid - b.uid);
+    return items;
   }
 
   async sources(uids: readonly number[], maxBytes: number): Promise<Map<number, { source: Buffer; truncated: boolean }>> {
@@ -221,11 +229,13 @@ export class ImapSource implements MailSource {
       }
       return result;
     });
-    if (bulk) return bulk;
+    // As for headers: what the bulk connection did not return is asked again here.
+    const missing = bulk ? notReturned(uids, bulk.keys()) : uids;
+    if (missing.length === 0) return bulk!;
+    const result = bulk ?? new Map<number, { source: Buffer; truncated: boolean }>();
     const client = this.requireClient();
-    const result = new Map<number, { source: Buffer; truncated: boolean }>();
-    for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
-      const range = packUidSet(uids.slice(i, i + FETCH_CHUNK));
+    for (let i = 0; i < missing.length; i += FETCH_CHUNK) {
+      const range = packUidSet(missing.slice(i, i + FETCH_CHUNK));
       // A partial fetch caps what a huge message can cost before it is even parsed.
       for await (const message of client.fetch(range, { uid: true, size: true, source: { start: 0, maxLength: maxBytes } }, { uid: true })) {
         if (!message.source) continue;
@@ -413,6 +423,11 @@ function classifyConnectError(error: unknown, where: string): MailSourceError {
     return new MailSourceError(`the IMAP server at ${where} did not answer in time (check IMAP_HOST and IMAP_PORT)`, 'ETIMEOUT', error);
   }
   return new MailSourceError(`cannot connect to the IMAP server at ${where} (check IMAP_HOST, IMAP_PORT and IMAP_SECURE): ${describe(error)}`, 'ECONNECTION', error);
+}
+
+function notReturned(asked: readonly number[], returned: Iterable<number>): number[] {
+  const got = new Set(returned);
+  return asked.filter((uid) => !got.has(uid));
 }
 
 function uintItem(item: FetchItems, name: string): number | null {

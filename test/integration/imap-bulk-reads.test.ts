@@ -68,6 +68,27 @@ describe('reading over a second connection', () => {
     expect(notices).toEqual([]);
   });
 
+  it('reads a message that arrived after the second connection opened', async () => {
+    const imap = source({ bulkReads: true });
+    await imap.open();
+    try {
+      imap.prepareReads();
+      const before = await imap.listUids(0);
+      await imap.headers(before.slice(0, 1));
+      await dovecot.seed('INBOX', [Buffer.from('From: late@northmere.nhs.uk\r\nSubject: late\r\nMessage-ID: <late@x>\r\n\r\nhello\r\n')]);
+      // The control connection learns of it (as a new pass's would); the second one is not told.
+      await (imap as unknown as { client: { noop(): Promise<void> } }).client.noop();
+      const after = await imap.listUids(0);
+      expect(after.length).toBe(before.length + 1);
+      const late = after[after.length - 1]!;
+      const headers = await imap.headers([late]);
+      expect(headers.map((item) => item.header.toString())).toEqual([expect.stringContaining('Subject: late')]);
+      expect((await imap.sources([late], MAX_BYTES)).get(late)?.source.toString()).toContain('hello');
+    } finally {
+      await imap.close();
+    }
+  });
+
   it('reads through imapflow, and says so, when the second connection cannot be opened', async () => {
     const notices: string[] = [];
     const expected = await readAll(source({ bulkReads: false }));
