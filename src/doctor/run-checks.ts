@@ -96,7 +96,7 @@ async function checkToken(settings: Settings, options: DoctorOptions): Promise<{
 }
 
 async function checkImap(settings: Settings, policy: Policy | null, token: AccessTokenGetter | undefined, fix: boolean, noToken: boolean): Promise<CheckResult[]> {
-  const names = { login: 'IMAP login', mailbox: `Mailbox "${settings.IMAP_MAILBOX}" exists`, capabilities: 'Server capabilities', folders: 'Outcome folders' };
+  const names = { login: 'IMAP login', mailbox: `Mailbox "${settings.IMAP_MAILBOX}" exists`, capabilities: 'Server capabilities', folders: 'Outcome folders', second: 'Second IMAP connection (read-only)' };
   if (noToken && settings.IMAP_AUTH === 'oauth2') return Object.values(names).map((name) => skipped(name, 'needs an OAuth token first'));
   const source = createSource(settings, { kind: 'imap' }, token) as ImapSource;
   const results: CheckResult[] = [];
@@ -108,7 +108,7 @@ async function checkImap(settings: Settings, policy: Policy | null, token: Acces
       if (!(error instanceof MailSourceError)) throw error;
       if (error.code !== 'ENOMAILBOX') {
         results.push(fail(names.login, error.message, imapFix(error, settings.IMAP_AUTH === 'oauth2')));
-        return [...results, ...[names.mailbox, names.capabilities, names.folders].map((name) => skipped(name, 'needs the IMAP login first'))];
+        return [...results, ...[names.mailbox, names.capabilities, names.folders, names.second].map((name) => skipped(name, 'needs the IMAP login first'))];
       }
       const folders = await source.listFolders().catch(() => [] as string[]);
       results.push(
@@ -118,10 +118,18 @@ async function checkImap(settings: Settings, policy: Policy | null, token: Acces
     }
     results.push(checkCapabilities(source.capabilities(), names.capabilities));
     results.push(await checkFolders(source, policy, fix, names.folders));
+    results.push(await checkSecondConnection(source, names.second));
     return results;
   } finally {
     await source.close();
   }
+}
+
+/** Not a failure when missing: a pass then reads through the first connection, only more slowly. */
+async function checkSecondConnection(source: ImapSource, name: string): Promise<CheckResult> {
+  const problem = await source.secondConnectionProblem();
+  if (problem === null) return pass(name, 'opens and examines the mailbox read-only; passes read messages over it');
+  return skipped(name, `not used: ${problem}; passes read messages through the first connection, more slowly`);
 }
 
 function checkCapabilities(capabilities: string[], name: string): CheckResult {

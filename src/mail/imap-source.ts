@@ -50,6 +50,7 @@ export class ImapSource implements MailSource {
   private uidValidity: string | null = null;
   /** The bulk-read connection: opened on the first fetch, null once it has failed or is not to be used. */
   private bulk: Promise<ImapBulkReader | null> | null = null;
+  private bulkProblem: string | null = null;
 
   constructor(private readonly options: ImapSourceOptions) {
     this.description = `imap://${options.user}@${options.host}:${options.port}/${options.mailbox}`;
@@ -154,6 +155,14 @@ export class ImapSource implements MailSource {
   /** Creates a folder unless it exists (the worker does this before its first move); for `doctor --fix`. */
   async createFolder(folder: string): Promise<void> {
     await this.ensureFolder(folder);
+  }
+
+  /** Why passes would read through imapflow rather than the second connection, or null when it opens; for `doctor`. */
+  async secondConnectionProblem(): Promise<string | null> {
+    if (this.options.bulkReads === false) return 'IMAP_SECOND_CONNECTION is false';
+    if (!this.options.secure) return 'it needs IMAP_SECURE=true (TLS from the start)';
+    if (!this.uidValidity) return `the mailbox ${this.options.mailbox} could not be opened`;
+    return (await this.bulkReader()) ? null : (this.bulkProblem ?? 'it could not be opened');
   }
 
   /** Opens the bulk-read connection now, alongside the listing of new messages; a failure shows at the first read. */
@@ -289,7 +298,8 @@ export class ImapSource implements MailSource {
         return reader;
       } catch (error) {
         await reader?.close();
-        options.onNotice?.(`reading messages through imapflow: the second connection could not be used (${describe(error)})`);
+        this.bulkProblem = `the second connection could not be used (${describe(error)})`;
+        options.onNotice?.(`reading messages through imapflow: ${this.bulkProblem}`);
         return null;
       }
     })();

@@ -63,7 +63,11 @@ describe('doctor', () => {
     expect(result.stdout).toMatch(/✓ IMAP login: inbox@example.test/);
     expect(result.stdout).toMatch(/✓ Mailbox "INBOX" exists/);
     expect(result.stdout).toMatch(/✓ Server capabilities: MOVE, UIDPLUS, IDLE/);
+    expect(result.stdout).toMatch(/✓ Second IMAP connection \(read-only\): opens and examines the mailbox read-only/);
     expect(result.stdout).toMatch(/✓ SMTP login \(nothing sent\)/);
+    const one = await doctor({ IMAP_SECOND_CONNECTION: 'false' });
+    expect(one.stdout).toMatch(/– Second IMAP connection \(read-only\): not used: IMAP_SECOND_CONNECTION is false; passes read messages through the first connection/);
+    expect(one.code).toBe(0);
     expect(result.stdout).toMatch(/All checks passed/);
     expect(result.code).toBe(0);
     expect(sink.messages).toHaveLength(0);
