@@ -162,17 +162,22 @@ export function migrate(db: Database, now: number = Date.now()): number[] {
     (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((row) => row.version),
   );
   const ran: number[] = [];
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
   for (const migration of MIGRATIONS) {
     if (applied.has(migration.version)) continue;
-    db.transaction(() => {
+    // Asked again under the write lock: two processes opening a new log at once (the worker and a
+    // command, or two workers) both saw it pending, and the one that waited must not run it twice.
+    const done = db.transaction(() => {
+      if (isApplied.get(migration.version)) return false;
       db.exec(migration.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
         migration.version,
         migration.name,
         now,
       );
+      return true;
     }).immediate();
-    ran.push(migration.version);
+    if (done) ran.push(migration.version);
   }
   keepAwkwardCasesIndexCurrent(db);
   return ran;
@@ -188,6 +193,9 @@ function keepAwkwardCasesIndexCurrent(db: Database): void {
   const stored = storedAwkwardCasesIndexSql(db);
   if (stored === undefined || stored === AWKWARD_CASES_INDEX_SQL) return;
   db.transaction(() => {
+    // Read again under the write lock: another process may have rebuilt it meanwhile.
+    const now = storedAwkwardCasesIndexSql(db);
+    if (now === undefined || now === AWKWARD_CASES_INDEX_SQL) return;
     db.exec(`DROP INDEX ${AWKWARD_CASES_INDEX}`);
     db.exec(AWKWARD_CASES_INDEX_SQL);
   }).immediate();

@@ -82,3 +82,32 @@ describe.skipIf(sqliteTool.status !== 0)(`the system's sqlite3 tool (${sqliteToo
     expect(tool.stdout.trim().split('\n')).toEqual(['ok', '2']);
   });
 });
+
+// The worker and a command (or two workers) may open a new log at the same instant: each sees the
+// migrations pending, and the one that waits for the write lock must not run them again.
+describe('a new log opened by several processes at once', () => {
+  it('is set up once, and every process opens it', async () => {
+    const { spawn } = await import('node:child_process');
+    const openDatabaseUrl = new URL('../../src/store/open-database.ts', import.meta.url).href;
+    const failures: string[] = [];
+    for (let round = 0; round < 12; round++) {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pcn-race-')), 'cases.sqlite');
+      const runs = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          new Promise<{ code: number | null; stderr: string }>((resolve) => {
+            const script = `import(${JSON.stringify(openDatabaseUrl)}).then((m) => m.openDatabase(${JSON.stringify(file)}).close())`;
+            const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+            let stderr = '';
+            child.stderr.on('data', (chunk) => (stderr += chunk));
+            child.on('close', (code) => resolve({ code, stderr }));
+          }),
+        ),
+      );
+      for (const run of runs) if (run.code !== 0) failures.push(run.stderr.trim().split('\n').find((line) => /Error/.test(line)) ?? run.stderr.slice(0, 200));
+      const db = new Database(file, { readonly: true });
+      expect((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(MIGRATIONS.length);
+      db.close();
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+});
