@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ImapBulkReader } from '../../src/mail/imap-bulk-reader.js';
 import { ImapSource } from '../../src/mail/imap-source.js';
 import type { HeaderItem } from '../../src/mail/mail-source.js';
 import { generateHostileCases } from '../fixtures/hostile/generate.js';
@@ -59,7 +60,10 @@ describe('reading over a second connection', () => {
     const commands: string[] = [];
     const notices: string[] = [];
     const expected = await readAll(source({ bulkReads: false }));
+    const bulkFetches = vi.spyOn(ImapBulkReader.prototype, 'fetch');
     const actual = await readAll(source({ bulkReads: true, commands, notices }));
+    expect(bulkFetches.mock.calls.length, 'headers and sources read over the second connection').toBeGreaterThanOrEqual(2);
+    bulkFetches.mockRestore();
     expect(expected.headers.length).toBeGreaterThan(30);
     expect(actual.headers).toEqual(expected.headers);
     expect([...actual.sources.entries()]).toEqual([...expected.sources.entries()]);
