@@ -159,10 +159,17 @@ export class ImapSource implements MailSource {
 
   /** Why passes would read through imapflow rather than the second connection, or null when it opens; for `doctor`. */
   async secondConnectionProblem(): Promise<string | null> {
+    const notUsed = this.bulkNotUsed();
+    if (notUsed) return notUsed;
+    return (await this.bulkReader()) ? null : (this.bulkProblem ?? 'it could not be opened');
+  }
+
+  /** Why the bulk-read connection is not even tried, or null. */
+  private bulkNotUsed(): string | null {
     if (this.options.bulkReads === false) return 'IMAP_SECOND_CONNECTION is false';
     if (!this.options.secure) return 'it needs IMAP_SECURE=true (TLS from the start)';
     if (!this.uidValidity) return `the mailbox ${this.options.mailbox} could not be opened`;
-    return (await this.bulkReader()) ? null : (this.bulkProblem ?? 'it could not be opened');
+    return null;
   }
 
   /** Opens the bulk-read connection now, alongside the listing of new messages; a failure shows at the first read. */
@@ -276,7 +283,7 @@ export class ImapSource implements MailSource {
   private bulkReader(): Promise<ImapBulkReader | null> {
     const { options } = this;
     if (this.bulk) return this.bulk;
-    if (options.bulkReads === false || !options.secure || !this.uidValidity) return Promise.resolve(null);
+    if (this.bulkNotUsed() || !this.uidValidity) return Promise.resolve(null);
     const expected = this.uidValidity;
     this.bulk = (async () => {
       let reader: ImapBulkReader | null = null;
