@@ -10,6 +10,7 @@ import libmime from 'libmime';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { MailAddress, MessageHeaders } from '../core/message.js';
 import { decodeUtf8Strict, decodeWindows1252 } from './charset.js';
+import { simpleAddressList } from './simple-address-list.js';
 
 export const MAX_HEADER_BYTES = 256 * 1024;
 export const MAX_HEADER_FIELDS = 1000;
@@ -276,9 +277,9 @@ function cleanText(value: string): string {
 
 function parseAddressList(value: string | undefined): MailAddress[] {
   if (!value) return [];
-  let parsed: Array<{ name?: string; address?: string }>;
+  let parsed: Array<{ name?: string; address?: string }> | null = simpleAddressList(value);
   try {
-    parsed = addressparser(value, { flatten: true }) as Array<{ name?: string; address?: string }>;
+    parsed ??= addressparser(value, { flatten: true }) as Array<{ name?: string; address?: string }>;
   } catch {
     return [];
   }
