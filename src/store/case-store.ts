@@ -115,15 +115,17 @@ export class CaseStore {
       byKey: db.prepare('SELECT * FROM cases WHERE message_key = ?'),
       byId: db.prepare('SELECT * FROM cases WHERE id = ?'),
       byMessageId: db.prepare('SELECT * FROM cases WHERE message_id = ? ORDER BY id LIMIT 1'),
+      // Positional, in the order insert() passes them: named parameters needed an object of every
+      // column per case, a copy the old inbox's main thread paid for in garbage collection (issue 7).
       insert: db.prepare(`INSERT INTO cases (
           message_key, message_id, mailbox, uid_validity, uid, received_at, from_address, from_name,
           organisation_id, organisation, subject, excerpt, body, category, action, confidence, autonomy,
           status, dry_run, urgent, reasons, trace, policy_version, policy_hash, thread_key, reply_to_address,
           created_at, updated_at)
-        VALUES (@messageKey, @messageId, @mailbox, @uidValidity, @uid, @receivedAt, @fromAddress, @fromName,
-          @organisationId, @organisation, @subject, @excerpt, @body, @category, @action, @confidence, @autonomy,
-          @status, @dryRun, @urgent, @reasons, @trace, @policyVersion, @policyHash, @threadKey, @replyToAddress,
-          @now, @now)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?,
+          ?, ?, ?, ?, ?, ?, ?, ?, ?,
+          ?, ?, ?, ?, ?, ?, ?, ?, ?,
+          ?, ?)`),
       event: db.prepare('INSERT INTO case_events (case_id, at, status, actor, note) VALUES (?, ?, ?, ?, ?)'),
       events: db.prepare('SELECT at, status, actor, note FROM case_events WHERE case_id = ? ORDER BY id'),
       updateLocation: db.prepare('UPDATE cases SET mailbox = ?, uid_validity = ?, uid = ? WHERE id = ?'),
@@ -170,14 +172,14 @@ export class CaseStore {
   }
 
   insert(newCase: NewCase, now: number, actor: string): number {
-    const info = this.statements.insert.run({
-      ...newCase,
-      urgent: newCase.urgent ? 1 : 0,
-      dryRun: newCase.dryRun ? 1 : 0,
-      reasons: JSON.stringify(newCase.reasons),
-      trace: JSON.stringify(newCase.trace),
-      now,
-    });
+    const c = newCase;
+    // prettier-ignore
+    const info = this.statements.insert.run(
+      c.messageKey, c.messageId, c.mailbox, c.uidValidity, c.uid, c.receivedAt, c.fromAddress, c.fromName,
+      c.organisationId, c.organisation, c.subject, c.excerpt, c.body, c.category, c.action, c.confidence, c.autonomy,
+      c.status, c.dryRun ? 1 : 0, c.urgent ? 1 : 0, JSON.stringify(c.reasons), JSON.stringify(c.trace), c.policyVersion, c.policyHash, c.threadKey, c.replyToAddress,
+      now, now,
+    );
     const id = Number(info.lastInsertRowid);
     this.statements.event.run(id, now, newCase.status, actor, null);
     return id;

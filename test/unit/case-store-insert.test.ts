@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { CaseStore, type NewCase } from '../../src/store/case-store.js';
+import { openDatabase } from '../../src/store/open-database.js';
+
+// insert() passes its values by position: every field must land in its own column. Each field gets a
+// value no other field has, so two swapped arguments cannot both look right.
+describe('CaseStore.insert', () => {
+  const newCase: NewCase = {
+    messageKey: 'key-1',
+    messageId: '<m1@northmere.nhs.uk>',
+    mailbox: 'imap://inbox@127.0.0.1:993/INBOX',
+    uidValidity: '777',
+    uid: 42,
+    receivedAt: 1_763_629_200_000,
+    fromAddress: 'ward9@northmere.nhs.uk',
+    fromName: 'Ward 9',
+    organisationId: 'northmere',
+    organisation: 'Northmere Hospitals NHS Trust',
+    subject: 'Bloods please',
+    excerpt: 'Please arrange bloods',
+    body: 'Please arrange bloods for this patient.',
+    category: 'blood_test_request',
+    action: 'reply',
+    confidence: 0.875,
+    autonomy: 'auto',
+    status: 'would_reply',
+    dryRun: true,
+    urgent: false,
+    reasons: [{ gate: 'category', rule: 'blood_test_request.phrase', detail: 'asks for bloods', matched: 'arrange bloods', where: 'body' }],
+    trace: { scores: { blood_test_request: 0.875 } },
+    policyVersion: '2026.1',
+    policyHash: 'abc123',
+    threadKey: '<m0@northmere.nhs.uk>',
+    replyToAddress: 'ward9.replies@northmere.nhs.uk',
+  };
+
+  it('stores every field in its own column, and its first event', () => {
+    const store = new CaseStore(openDatabase(':memory:'));
+    const now = 1_763_640_000_000;
+    const id = store.insert(newCase, now, 'worker');
+    const row = store.get(id)!;
+    expect(row).toMatchObject({
+      message_key: 'key-1',
+      message_id: '<m1@northmere.nhs.uk>',
+      mailbox: 'imap://inbox@127.0.0.1:993/INBOX',
+      uid_validity: '777',
+      uid: 42,
+      received_at: 1_763_629_200_000,
+      from_address: 'ward9@northmere.nhs.uk',
+      from_name: 'Ward 9',
+      organisation_id: 'northmere',
+      organisation: 'Northmere Hospitals NHS Trust',
+      subject: 'Bloods please',
+      excerpt: 'Please arrange bloods',
+      body: 'Please arrange bloods for this patient.',
+      category: 'blood_test_request',
+      action: 'reply',
+      confidence: 0.875,
+      autonomy: 'auto',
+      status: 'would_reply',
+      dry_run: 1,
+      urgent: 0,
+      policy_version: '2026.1',
+      policy_hash: 'abc123',
+      thread_key: '<m0@northmere.nhs.uk>',
+      reply_to_address: 'ward9.replies@northmere.nhs.uk',
+      created_at: now,
+      updated_at: now,
+      replied_at: null,
+    });
+    expect(JSON.parse(row.reasons)).toEqual(newCase.reasons);
+    expect(JSON.parse(row.trace!)).toEqual(newCase.trace);
+    expect(store.events(id)).toEqual([{ at: now, status: 'would_reply', actor: 'worker', note: null }]);
+  });
+
+  it('stores the flags and the empty values as they are', () => {
+    const store = new CaseStore(openDatabase(':memory:'));
+    const id = store.insert({ ...newCase, messageKey: 'key-2', dryRun: false, urgent: true, messageId: null, body: null, autonomy: null, replyToAddress: null }, 1, 'worker');
+    expect(store.get(id)).toMatchObject({ dry_run: 0, urgent: 1, message_id: null, body: null, autonomy: null, reply_to_address: null });
+  });
+});
