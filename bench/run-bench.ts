@@ -30,8 +30,16 @@ const SMALL = Number(process.env.BENCH_SMALL ?? 2_000);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 /** The start-up flags of docs/deploy/pcn-autoreply.service and dist/cli.js's #! line. */
 const WORKER_NODE_FLAGS = '--max-semi-space-size=1';
-/** ... and the unit's environment: glibc gives freed buffers of over 128 KB back at once (BENCH_MALLOC=default leaves glibc's own). */
-const WORKER_MALLOC_ENV: Record<string, string> = process.env.BENCH_MALLOC === 'default' ? {} : { MALLOC_MMAP_THRESHOLD_: '131072' };
+/**
+ * ... and the unit's environment: glibc gives freed buffers of over 128 KB back at once, keeps 2 MB at
+ * the top of at most two arenas (BENCH_MALLOC=default leaves glibc's own; =mmap-only the setting before 2026-11-26 22:00).
+ */
+const WORKER_MALLOC_ENV: Record<string, string> =
+  process.env.BENCH_MALLOC === 'default'
+    ? {}
+    : process.env.BENCH_MALLOC === 'mmap-only'
+      ? { MALLOC_MMAP_THRESHOLD_: '131072' }
+      : { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '2097152', MALLOC_ARENA_MAX: '2' };
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const NOW = '2026-11-20T09:00:00Z';
 const MAILBOX = 'rivermarsh.pcnalliance@nhs.net';
