@@ -13,6 +13,7 @@
  * NUL bytes, base64 that is not canonical, quoted-printable with broken escapes, a large body.
  */
 
+import { decodeCanonicalBase64 } from './canonical-base64.js';
 import { htmlToText } from './html-to-text.js';
 
 /** Decodes a text part's bytes from its declared charset the way the mailparser path does. */
@@ -74,7 +75,7 @@ export function parseSimpleBody(input: Buffer, bodyOffset: number, decode: Chars
     const html = decodeTextPart(body, bodyText, rootHeaders.encoding, contentType, decode, local);
     result = html === null ? null : { text: htmlToText(html), attachments: [] };
   } else if (contentType.type === 'multipart/mixed') {
-    result = mixedBody(bodyText, contentType, decode, local);
+    result = mixedBody(body, bodyText, contentType, decode, local);
   } else {
     const text = textBody(body, bodyText, rootHeaders.encoding, contentType, decode, local);
     result = text === null ? null : { text, attachments: [] };
@@ -88,21 +89,20 @@ export function parseSimpleBody(input: Buffer, bodyOffset: number, decode: Chars
 function textBody(bytes: Buffer, latin1: string, encoding: string | null, contentType: ContentType, decode: CharsetDecode, problems: string[]): string | null {
   if (contentType.type === 'text/plain') return decodeTextPart(bytes, latin1, encoding, contentType, decode, problems);
   if (contentType.type !== 'multipart/alternative') return null;
-  const parts = multipartParts(latin1, contentType);
+  const parts = multipartParts(bytes, latin1, contentType);
   if (!parts || parts.length !== 2) return null;
   let plain: string | null = null;
   let sawHtml = false;
   for (const part of parts) {
     if (part.headers.disposition !== null || part.headers.contentType === null) return null;
-    const partBytes = Buffer.from(part.body, 'latin1');
     if (part.type.type === 'text/plain' && plain === null) {
-      plain = decodeTextPart(partBytes, part.body, part.headers.encoding, part.type, decode, problems);
+      plain = decodeTextPart(part.bytes, part.body, part.headers.encoding, part.type, decode, problems);
       if (plain === null) return null;
     } else if (part.type.type === 'text/html' && !sawHtml) {
       sawHtml = true;
       // mailparser does not turn the HTML alternative into text, but it does decode its charset
       // (and our decoder reports a mislabelled charset), so decode it for the same problems.
-      if (decodeTextPart(partBytes, part.body, part.headers.encoding, part.type, decode, problems) === null) return null;
+      if (decodeTextPart(part.bytes, part.body, part.headers.encoding, part.type, decode, problems) === null) return null;
     } else {
       return null;
     }
@@ -115,12 +115,12 @@ function textBody(bytes: Buffer, latin1: string, encoding: string | null, conten
  * that is declined), then attachments only. An attachment must say so (Content-Disposition:
  * attachment), be base64, and be of a type mailparser never reads as text or a nested message.
  */
-function mixedBody(latin1: string, contentType: ContentType, decode: CharsetDecode, problems: string[]): SimpleBody | null {
-  const parts = multipartParts(latin1, contentType);
+function mixedBody(bytes: Buffer, latin1: string, contentType: ContentType, decode: CharsetDecode, problems: string[]): SimpleBody | null {
+  const parts = multipartParts(bytes, latin1, contentType);
   if (!parts || parts.length < 2) return null;
   const [first, ...rest] = parts as [MimePart, ...MimePart[]];
   if (first.headers.disposition !== null || first.headers.contentType === null) return null;
-  const text = textBody(Buffer.from(first.body, 'latin1'), first.body, first.headers.encoding, first.type, decode, problems);
+  const text = textBody(first.bytes, first.body, first.headers.encoding, first.type, decode, problems);
   if (text === null) return null;
   const attachments: SimpleAttachment[] = [];
   for (const part of rest) {
@@ -150,7 +150,7 @@ function attachmentPart(part: MimePart): SimpleAttachment | null {
   if (fromDisposition !== undefined && fromType !== undefined && fromDisposition !== fromType) return null;
   const filename = fromDisposition ?? fromType ?? null;
   if (filename !== null && (!PLAIN_FILENAME.test(filename) || filename.trim() !== filename)) return null;
-  const bytes = decodeBase64(part.body);
+  const bytes = decodeCanonicalBase64(part.bytes);
   if (bytes === null) return null;
   return { filename, contentType: type.type, bytes };
 }
@@ -160,34 +160,39 @@ interface MimePart {
   type: ContentType;
   /** The part's body, latin1 (one character per byte). */
   body: string;
+  /** The same body as bytes: a view of the message, not a copy. */
+  bytes: Buffer;
 }
 
-/** The parts of a multipart whose only parameter is a plain boundary; null if anything is unusual. */
-function multipartParts(latin1: string, contentType: ContentType): MimePart[] | null {
+/**
+ * The parts of a multipart whose only parameter is a plain boundary; null if anything is unusual.
+ * `bytes` holds the same body as `latin1` (one byte per character, so the offsets agree).
+ */
+function multipartParts(bytes: Buffer, latin1: string, contentType: ContentType): MimePart[] | null {
   if (contentType.params.size !== 1) return null;
   const boundary = contentType.params.get('boundary');
   if (!boundary || !PLAIN_BOUNDARY.test(boundary)) return null;
-  const rawParts = splitParts(latin1, boundary);
-  if (!rawParts) return null;
+  const ranges = splitParts(latin1, boundary);
+  if (!ranges) return null;
   const parts: MimePart[] = [];
-  for (const part of rawParts) {
+  for (const range of ranges) {
+    const part = latin1.slice(range.start, range.end);
     const headerEnd = findBlankLine(part);
     if (headerEnd === null) return null;
     const headers = readMimeHeaders(part.slice(0, headerEnd.headerEnd));
     if (!headers) return null;
     const type = headers.contentType === null ? null : parseContentType(headers.contentType);
     if (headers.contentType !== null && type === null) return null;
-    parts.push({ headers, type: type ?? { type: 'text/plain', params: new Map() }, body: part.slice(headerEnd.bodyStart) });
+    parts.push({
+      headers,
+      type: type ?? { type: 'text/plain', params: new Map() },
+      body: part.slice(headerEnd.bodyStart),
+      bytes: bytes.subarray(range.start + headerEnd.bodyStart, range.end),
+    });
   }
   return parts;
 }
 
-/** Canonical base64 only (what both decoders read the same way); null otherwise. */
-function decodeBase64(latin1: string): Buffer | null {
-  const compact = latin1.replace(/[\r\n\t ]+/g, '');
-  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return null;
-  return Buffer.from(compact, 'base64');
-}
 
 function decodeTextPart(
   bytes: Buffer,
@@ -205,7 +210,7 @@ function decodeTextPart(
   if (encoding === '7bit' || encoding === '8bit' || encoding === 'binary') {
     decoded = bytes;
   } else if (encoding === 'base64') {
-    const base64 = decodeBase64(latin1);
+    const base64 = decodeCanonicalBase64(bytes);
     if (base64 === null) return null;
     decoded = base64;
   } else if (encoding === 'quoted-printable') {
@@ -306,7 +311,7 @@ function parseContentType(value: string): ContentType | null {
  * delimiter. Null unless there is a first delimiter, a close delimiter, and no other line that
  * starts with `--boundary`; the preamble and epilogue may hold only text that is not a delimiter.
  */
-function splitParts(body: string, boundary: string): string[] | null {
+function splitParts(body: string, boundary: string): Array<{ start: number; end: number }> | null {
   const delimiter = `--${boundary}`;
   const lines: Array<{ start: number; end: number; next: number }> = [];
   let position = 0;
@@ -317,7 +322,7 @@ function splitParts(body: string, boundary: string): string[] | null {
     lines.push({ start: position, end, next: newline + 1 });
     position = newline + 1;
   }
-  const parts: string[] = [];
+  const parts: Array<{ start: number; end: number }> = [];
   let partStart = -1;
   let closed = false;
   for (const line of lines) {
@@ -331,7 +336,7 @@ function splitParts(body: string, boundary: string): string[] | null {
       if (partEnd > partStart && body.charCodeAt(partEnd - 1) === 10) partEnd -= 1;
       if (partEnd > partStart && body.charCodeAt(partEnd - 1) === 13) partEnd -= 1;
       if (partEnd < partStart) return null;
-      parts.push(body.slice(partStart, partEnd));
+      parts.push({ start: partStart, end: partEnd });
     }
     if (rest === '--') {
       if (partStart === -1) return null;
