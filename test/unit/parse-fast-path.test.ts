@@ -137,3 +137,54 @@ describe('parse fast path', () => {
     expect(await parseMessage(raw)).toStrictEqual(slow);
   });
 });
+
+describe('parse fast path: the multipart boundaries, read from the bytes', () => {
+  const attachment = Buffer.from('%PDF-1.4 not really a PDF but bytes all the same\n').toString('base64');
+  const mixed = (options: { afterClose?: string; inText?: string; lineEnd?: string } = {}): Buffer => {
+    const eol = options.lineEnd ?? '\r\n';
+    const lines = [
+      'From: Ward 9 <ward9@northmere.nhs.uk>',
+      'To: inbox@nhs.net',
+      'Subject: Bloods',
+      'Message-ID: <m1@northmere.nhs.uk>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b1"',
+      '',
+      'preamble',
+      '--b1',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      `Please arrange bloods.${options.inText ?? ''}`,
+      '--b1',
+      'Content-Type: application/octet-stream; name="data.bin"',
+      'Content-Disposition: attachment; filename="data.bin"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      attachment,
+      '--b1--',
+    ];
+    return Buffer.concat([Buffer.from(lines.join(eol), 'latin1'), Buffer.from(options.afterClose ?? eol, 'latin1')]);
+  };
+
+  it.each([
+    ['CRLF lines', mixed()],
+    ['LF lines', mixed({ lineEnd: '\n' })],
+    ['white space after the close delimiter, a no-break space included', mixed({ afterClose: '\r\n \t\u00a0\r\n' })],
+    ['a close delimiter quoted later in the epilogue', mixed({ afterClose: '\r\nsee above --b1--\r\n' })],
+  ])('takes %s, as the mailparser path reads them', async (_what, raw) => {
+    const fast = tryParseMessageFast(raw);
+    expect(fast).not.toBeNull();
+    expect(fast!.attachments).toHaveLength(1);
+    expect(fast).toStrictEqual(await parseMessageSlow(raw));
+  });
+
+  it.each([
+    ['text after the close delimiter', mixed({ afterClose: '\r\nan epilogue\r\n' })],
+    ['a line that starts like the delimiter inside a part', mixed({ inText: '\r\n--b1 not a delimiter' })],
+    ['a delimiter with one character more', mixed({ inText: '\r\n--b1x' })],
+    ['a carriage return without a line feed', mixed({ inText: ' one\rtwo' })],
+    ['a second close delimiter line', mixed({ afterClose: '\r\n--b1--\r\n' })],
+  ])('declines %s (the mailparser path reads it)', (_what, raw) => {
+    expect(tryParseMessageFast(raw)).toBeNull();
+  });
+});
