@@ -182,7 +182,6 @@ function multipartParts(bytes: Buffer, contentType: ContentType): MimePart[] | n
   return parts;
 }
 
-
 function decodeTextPart(
   bytes: Buffer,
   encodingHeader: string | null,
