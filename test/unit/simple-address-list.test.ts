@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { generateCorpus } from '../../bench/generate-corpus.js';
 import { simpleAddressList } from '../../src/mail/simple-address-list.js';
 import { parseHeaderBlock } from '../../src/mail/parse-headers.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 /** What parse-headers keeps of a parse: an address with an @, lower-cased; the name's white space folded. */
 function kept(list: ReadonlyArray<{ name?: string; address?: string }>): Array<{ name: string; address: string }> {
@@ -17,21 +18,12 @@ function byParser(value: string): Array<{ name: string; address: string }> {
   return kept(addressparser(value, { flatten: true }) as Array<{ name?: string; address?: string }>);
 }
 
-/** A small seeded generator, so a failure names a value that can be tried again. */
-function random(seed: number): (n: number) => number {
-  let state = seed;
-  return (n) => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state % n;
-  };
-}
-
 const NAMES = ['Megan Ali', '"Megan Ali"', '"Ali, Megan"', 'Dr. J. Smith', "O'Brien", '=?UTF-8?B?Wm/DqyBLb3dhbHNraQ==?=', '', ' ', 'Team  A', 'River & Marsh PCN Alliance', '"  spaced  "', 'x.', '.x', 'a..b', 'Ré Né', 'a@b', '"a@b"', '"a\\"b"', 'x (comment) y', 'Group:', '\tTabbed'];
 const ADDRESSES = ['a@b.nhs.uk', 'Staldrics.Cardiology@nhs.net', 'a+b@c', 'a.b-c@d.e', '@b', 'a@', 'a@@b', 'a b@c', 'a@b c', 'A@B', 'a@[1.2.3.4]', '@route:a@b'];
 const PIECES = ['a', 'B', ' ', '  ', '.', '-', "'", '@', '<', '>', ',', '"', '(', ')', ':', ';', '\\', '[', ']', 'é', '=?UTF-8?Q?x?=', '\t', 'x@y.nhs.uk', '+', '/', '?', '=', '!', '#', '&'];
 
 function generatedFields(count: number): string[] {
-  const next = random(20261126);
+  const next = seededRandom(20261126);
   const pick = <T>(items: readonly T[]): T => items[next(items.length)]!;
   const fields: string[] = [];
   for (let i = 0; i < count; i++) {
