@@ -71,6 +71,7 @@ describe('simpleAddressList', () => {
 
   it.each([
     ['a comment', 'Megan (cardiology) <m@x.nhs.uk>'],
+    ['an unclosed comment', 'Megan (cardiology <m@x.nhs.uk>'],
     ['a group', 'Team: a@x.nhs.uk, b@x.nhs.uk;'],
     ['an escaped quote', '"Ali \\"Meg\\"" <m@x.nhs.uk>'],
     ['two quoted names', '"A" <a@x>, "B" <b@x>'],
