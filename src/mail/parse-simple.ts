@@ -40,6 +40,10 @@ interface MimeHeaders {
 export interface SimpleAttachment {
   filename: string | null;
   contentType: string;
+  /**
+   * Valid only until the next parseSimpleBody() call in this thread: attachments are decoded into
+   * buffers reused from message to message (see attachmentBuffer). Read them before parsing another.
+   */
   bytes: Buffer;
 }
 
@@ -123,8 +127,8 @@ function mixedBody(bytes: Buffer, contentType: ContentType, decode: CharsetDecod
   const text = textBody(first.bytes, first.headers.encoding, first.type, decode, problems);
   if (text === null) return null;
   const attachments: SimpleAttachment[] = [];
-  for (const part of rest) {
-    const attachment = attachmentPart(part);
+  for (const [index, part] of rest.entries()) {
+    const attachment = attachmentPart(part, index);
     if (attachment === null) return null;
     attachments.push(attachment);
   }
@@ -137,7 +141,26 @@ const IGNORED_DISPOSITION_PARAMS = new Set(['filename', 'size', 'creation-date',
 /** A name as it stands: no encoded words (=?), no RFC 2231 continuations, nothing cleanFilename would change. */
 const PLAIN_FILENAME = /^[A-Za-z0-9 ._()+,'&-]{1,200}$/;
 
-function attachmentPart(part: MimePart): SimpleAttachment | null {
+/**
+ * Decoded attachments, one buffer per position in the message, reused from message to message:
+ * a fresh 200 KB buffer per PDF is memory the system maps and faults in each time (the worker's
+ * malloc hands blocks over 128 KB straight back, docs/deploy/), 0.8 ms of the parse thread here.
+ */
+const attachmentBuffers: Buffer[] = [];
+/** Larger attachments get a buffer of their own, so that a rare big one is not kept for good. */
+const MAX_REUSED_ATTACHMENT_BYTES = 1024 * 1024;
+
+function attachmentBuffer(index: number, encodedLength: number): Buffer | undefined {
+  const largest = Math.ceil(encodedLength / 4) * 3;
+  if (largest > MAX_REUSED_ATTACHMENT_BYTES) return undefined;
+  const reused = attachmentBuffers[index];
+  if (reused && reused.length >= largest) return reused;
+  const grown = Buffer.allocUnsafeSlow(largest);
+  attachmentBuffers[index] = grown;
+  return grown;
+}
+
+function attachmentPart(part: MimePart, index: number): SimpleAttachment | null {
   const { headers, type } = part;
   if (headers.contentType === null || headers.disposition === null || !ATTACHMENT_TYPE.test(type.type)) return null;
   if ((headers.encoding ?? '').toLowerCase() !== 'base64') return null;
@@ -150,7 +173,7 @@ function attachmentPart(part: MimePart): SimpleAttachment | null {
   if (fromDisposition !== undefined && fromType !== undefined && fromDisposition !== fromType) return null;
   const filename = fromDisposition ?? fromType ?? null;
   if (filename !== null && (!PLAIN_FILENAME.test(filename) || filename.trim() !== filename)) return null;
-  const bytes = decodeCanonicalBase64(part.bytes);
+  const bytes = decodeCanonicalBase64(part.bytes, attachmentBuffer(index, part.bytes.length));
   if (bytes === null) return null;
   return { filename, contentType: type.type, bytes };
 }

@@ -30,6 +30,20 @@ describe('decodeCanonicalBase64', () => {
     }
   });
 
+  it('decodes into the buffer it is given when that is large enough, and into a fresh one when not', () => {
+    const bytes = Buffer.from('a clinic letter, as a PDF would carry it', 'latin1');
+    const text = Buffer.from(bytes.toString('base64'), 'latin1');
+    const large = Buffer.alloc(100, 0x2a);
+    const intoLarge = decodeBytes(text, large)!;
+    expect(intoLarge.equals(bytes)).toBe(true);
+    expect(intoLarge.buffer).toBe(large.buffer);
+    expect(large.subarray(bytes.length).every((b) => b === 0x2a)).toBe(true);
+    const small = Buffer.alloc(bytes.length - 1, 0x2a);
+    const intoFresh = decodeBytes(text, small)!;
+    expect(intoFresh.equals(bytes)).toBe(true);
+    expect(small.every((b) => b === 0x2a)).toBe(true);
+  });
+
   it.each([
     ['a character outside the alphabet', 'QUJD!A=='],
     ['a URL-safe character', 'QUJD-A=='],
