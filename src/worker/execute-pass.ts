@@ -1,6 +1,7 @@
 import type { MailMessage } from '../core/message.js';
 import type { MailSource } from '../mail/mail-source.js';
 import type { ReplySender } from '../mail/reply-sender.js';
+import { checkpointAfterPass } from '../store/open-database.js';
 import type { PassCounts } from '../store/pass-log.js';
 import { killSwitchCheck } from './kill-switch.js';
 import { refileDecided } from './refile-decided.js';
@@ -93,6 +94,15 @@ export async function executePass(context: WorkerContext, source: MailSource, se
       lease.release();
     } catch {
       // An expired lease is recovered by the next worker anyway.
+    }
+    // After the mailbox is let go: the copy waits for the disk, and no one waits for it.
+    try {
+      const checkpointStarted = Date.now();
+      const complete = checkpointAfterPass(db);
+      logger.debug({ ms: Date.now() - checkpointStarted, complete }, 'case log checkpointed');
+    } catch (error) {
+      // Every case is committed in the WAL already; the next pass or command copies it back.
+      logger.warn({ err: { message: (error as Error).message } }, 'could not checkpoint the case log after the pass');
     }
   }
 }
