@@ -13,7 +13,7 @@ import { parseHeaderBlock } from '../mail/parse-headers.js';
 import { SendError, type ReplySender } from '../mail/reply-sender.js';
 import type { Policy } from '../policy/policy.js';
 import type { CompiledTemplates } from '../reply/compile-templates.js';
-import { caseReference, type CaseRow, type CaseStore, type NewCase } from '../store/case-store.js';
+import { caseReference, type CaseRow, type CaseStore, type NewCase, type ReplyFields } from '../store/case-store.js';
 import { emptyCounts, type PassCounts } from '../store/pass-log.js';
 import { RecipientReplyCounts } from './recipient-reply-counts.js';
 import { crashPoint } from './crash-points.js';
@@ -505,6 +505,8 @@ class Pass {
     const killSwitch = this.options.killSwitch();
     const decision = this.decideFor(classification, receivedAt, message, recipient, killSwitch);
     const excerpt = maskNhsNumbers(message.newText.replace(/\s+/g, ' ').trim()).slice(0, policy.data.logging.excerptChars);
+    // Rendered as the case is inserted: the reply quotes the case's reference.
+    const rendered: { reply?: RenderedReply } = {};
     const id = this.insertCase(
       item,
       uidValidity,
@@ -519,11 +521,16 @@ class Pass {
       recipient,
       message.parseProblems,
       killSwitch.active,
+      decision.renderReply && recipient
+        ? (caseId) => {
+            rendered.reply = this.render(caseId, message, classification, recipient, excerpt);
+            return replyFields(rendered.reply);
+          }
+        : undefined,
     );
     if (recipient) this.recipientReplies.logged(recipient, decision.status);
-    if (decision.renderReply && recipient) {
-      const reply = this.render(id, message, classification, recipient, excerpt);
-      this.deps.store.transition(id, decision.status, this.nowMs(), { actor: this.options.actor, note: 'reply rendered', reply: replyFields(reply) });
+    const { reply } = rendered;
+    if (reply) {
       if (decision.status === 'decided') {
         const batching = this.batchWritesOpen;
         // `decided` (and everything recorded before it) is on disk before the reply can leave.
@@ -726,6 +733,8 @@ class Pass {
     recipient: string | null = null,
     parseProblems: string[] = [],
     killSwitchActive: boolean = this.options.killSwitch().active,
+    /** Renders the case's reply, given its id: the case is then inserted with it (CaseStore.insertWithReply). */
+    renderReply?: (id: number) => ReplyFields,
   ): number {
     const { store, policy } = this.deps;
     const category = policy.data.categories[classification.category];
@@ -763,7 +772,7 @@ class Pass {
       threadKey: threadKeyOf(headers),
       replyToAddress: recipient,
     };
-    return store.insert(newCase, this.nowMs(), this.options.actor);
+    return renderReply ? store.insertWithReply(newCase, this.nowMs(), this.options.actor, renderReply) : store.insert(newCase, this.nowMs(), this.options.actor);
   }
 
   private queueMove(status: CaseStatus, uid: number): void {
@@ -859,7 +868,7 @@ function headersThatMattered(headers: MessageHeaders): Record<string, unknown> {
   };
 }
 
-function replyFields(reply: RenderedReply) {
+function replyFields(reply: RenderedReply): ReplyFields {
   return { replyToAddress: reply.to, replyMessageId: reply.messageId, replySubject: reply.subject, replyText: reply.text, replyHtml: reply.html };
 }
 

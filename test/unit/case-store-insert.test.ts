@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CaseStore, type NewCase } from '../../src/store/case-store.js';
+import { CaseStore, REPLY_RENDERED, type NewCase } from '../../src/store/case-store.js';
 import { openDatabase } from '../../src/store/open-database.js';
 
 // insert() passes its values by position: every field must land in its own column. Each field gets a
@@ -77,5 +77,44 @@ describe('CaseStore.insert', () => {
     const store = new CaseStore(openDatabase(':memory:'));
     const id = store.insert({ ...newCase, messageKey: 'key-2', dryRun: false, urgent: true, messageId: null, body: null, autonomy: null, replyToAddress: null }, 1, 'worker');
     expect(store.get(id)).toMatchObject({ dry_run: 0, urgent: 1, message_id: null, body: null, autonomy: null, reply_to_address: null });
+  });
+
+  const reply = {
+    replyToAddress: 'ward9.replies@northmere.nhs.uk',
+    replyMessageId: '<pcn-autoreply.PCN-000002.a1b2c3@rivermarsh.nhs.uk>',
+    replySubject: 'Re: Bloods please',
+    replyText: 'Please arrange this at the hospital end. Ref PCN-000002',
+    replyHtml: '<p>Please arrange this at the hospital end. Ref PCN-000002</p>',
+  };
+
+  it('a case inserted with its reply reads exactly as one inserted and then given the reply', () => {
+    const now = 1_763_640_000_000;
+    const twoSteps = new CaseStore(openDatabase(':memory:'));
+    const oneStep = new CaseStore(openDatabase(':memory:'));
+    for (const store of [twoSteps, oneStep]) store.insert({ ...newCase, messageKey: 'earlier' }, now - 1, 'worker');
+    const first = twoSteps.insert(newCase, now, 'worker');
+    twoSteps.transition(first, 'would_reply', now, { actor: 'worker', note: REPLY_RENDERED, reply });
+    const renderedFor: number[] = [];
+    const second = oneStep.insertWithReply({ ...newCase, replyToAddress: 'someone.else@northmere.nhs.uk' }, now, 'worker', (id) => {
+      renderedFor.push(id);
+      return reply;
+    });
+    expect(renderedFor).toEqual([second]);
+    expect(second).toBe(2);
+    expect(oneStep.get(second)).toEqual(twoSteps.get(first));
+    expect(oneStep.events(second)).toEqual(twoSteps.events(first));
+    expect(oneStep.get(second)).toMatchObject({ reply_to_address: reply.replyToAddress, reply_message_id: reply.replyMessageId, reply_text: reply.replyText, note: REPLY_RENDERED });
+  });
+
+  it('a reply that cannot be rendered: the case is still logged, without a reply, and the error comes out', () => {
+    const store = new CaseStore(openDatabase(':memory:'));
+    expect(() =>
+      store.insertWithReply(newCase, 5, 'worker', () => {
+        throw new Error('template failed');
+      }),
+    ).toThrow('template failed');
+    const row = store.findByMessageKey('key-1')!;
+    expect(row).toMatchObject({ status: 'would_reply', reply_message_id: null, reply_text: null, note: null });
+    expect(store.events(row.id)).toEqual([{ at: 5, status: 'would_reply', actor: 'worker', note: null }]);
   });
 });
