@@ -6,7 +6,7 @@ import { compileTemplates, TemplateError, type CompiledTemplates } from '../repl
 import type { Settings } from '../settings/load-settings.js';
 import { CaseStore } from '../store/case-store.js';
 import { Lease } from '../store/lease.js';
-import { deferCheckpoints, openDatabase, type Db } from '../store/open-database.js';
+import { configureWorkerConnection, openDatabase, type Db } from '../store/open-database.js';
 import { PassLog } from '../store/pass-log.js';
 import { UserError } from '../cli/user-error.js';
 
@@ -42,7 +42,7 @@ export function openWorkerContext(settings: Pick<Settings, 'DATABASE_PATH'>, pol
   let db: Db;
   try {
     db = openDatabase(settings.DATABASE_PATH);
-    deferCheckpoints(db);
+    configureWorkerConnection(db);
   } catch (error) {
     throw new UserError(`cannot open the database ${settings.DATABASE_PATH} (check DATABASE_PATH and that the folder is writable): ${(error as Error).message}`);
   }

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkpointAfterPass, deferCheckpoints, openDatabase, type Db } from '../../src/store/open-database.js';
+import { checkpointAfterPass, configureWorkerConnection, openDatabase, type Db } from '../../src/store/open-database.js';
 
 // The worker's connection copies the WAL back into the database file once a pass is over, not in
-// the middle of it (issue 7). What a user would notice: after a pass, the database file on its own
-// (a backup that copies only cases.sqlite) holds every case; during a large pass, commits do not stop
-// to copy the WAL. Real SQLite files, no fakes.
+// the middle of it, and keeps its journals in memory (issue 7). What a user would notice: after a
+// pass, the database file on its own (a backup that copies only cases.sqlite) holds every case;
+// during a large pass, commits do not stop to copy the WAL. Real SQLite files, no fakes.
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
@@ -52,7 +52,15 @@ function commitMany(db: Db): void {
   }
 }
 
-describe('WAL checkpoints of the worker connection', () => {
+describe('the worker connection to the case log', () => {
+  it('keeps its statement and savepoint journals in memory, not in temporary files', () => {
+    const { db } = freshLog();
+    expect(db.pragma('temp_store', { simple: true })).toBe(0);
+    configureWorkerConnection(db);
+    expect(db.pragma('temp_store', { simple: true })).toBe(2);
+    db.close();
+  });
+
   it('SQLite on its own copies the WAL into the file in the middle of a large pass', () => {
     const { db, file } = freshLog();
     commitMany(db);
@@ -62,7 +70,7 @@ describe('WAL checkpoints of the worker connection', () => {
 
   it('defers the copy during a pass, and after the pass the file alone holds every row', () => {
     const { db, file } = freshLog();
-    deferCheckpoints(db);
+    configureWorkerConnection(db);
     commitMany(db);
     expect(rowsInFileAlone(file)).toBe(0);
     expect(checkpointAfterPass(db)).toBe(true);
@@ -72,7 +80,7 @@ describe('WAL checkpoints of the worker connection', () => {
 
   it('copies what it can while a reader holds an older snapshot, without waiting for it', () => {
     const { db, file } = freshLog();
-    deferCheckpoints(db);
+    configureWorkerConnection(db);
     commitMany(db);
     const reader = new Database(file, { readonly: true });
     const rows = reader.prepare('SELECT id FROM filler').iterate();
