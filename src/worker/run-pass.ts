@@ -100,6 +100,8 @@ interface NeedBody {
   headers: MessageHeaders;
   key: string;
   receivedAt: Date;
+  /** Another copy of this message is ahead of it in the batch: look the key up again when its turn comes. */
+  copyInBatch: boolean;
 }
 
 /** Consecutive groups whose sources (each capped at maxBytes) add up to at most limit bytes. */
@@ -346,6 +348,7 @@ class Pass {
     // stat of the stop file per message cost more than the rest of such a row). These rows are
     // committed together below and never lead to a reply; every reply decision still reads it.
     let killSwitchActive: boolean | undefined;
+    const needBodyKeys = new Set<string>();
     for (const { item, headers, key } of fetched.items) {
       if (this.deps.shouldStop?.()) return { lastDone, count };
       const receivedAt = receivedTime(headers, item, this.now());
@@ -360,7 +363,8 @@ class Pass {
         killSwitchActive ??= this.options.killSwitch().active;
         this.recordWithoutBody(item, uidValidity, key, headers, receivedAt, early, killSwitchActive);
       } else {
-        needBody.push({ item, headers, key, receivedAt });
+        needBody.push({ item, headers, key, receivedAt, copyInBatch: needBodyKeys.has(key) });
+        needBodyKeys.add(key);
         continue;
       }
       count++;
@@ -394,6 +398,14 @@ class Pass {
       try {
         for (const { entry, message, error, raw } of parsed) {
           if (this.deps.shouldStop?.() && count > 0) return { lastDone, count };
+          // Two copies of one message in a batch (a person copied it, or a system sent it twice): the
+          // first was recorded since the batch was read, and the second is handled as seen, not
+          // inserted again (which failed the pass, every pass, on the log's unique key).
+          if (entry.copyInBatch && this.alreadyHandled(entry.key, entry.item, uidValidity)) {
+            count++;
+            lastDone = entry.item.uid;
+            continue;
+          }
           await this.handleFullMessage(entry.item, uidValidity, entry.key, entry.headers, entry.receivedAt, message, error, raw);
           count++;
           lastDone = entry.item.uid;

@@ -159,6 +159,23 @@ describe('a pass over the shared mailbox', () => {
     expect(await dovecot.list('INBOX')).toHaveLength(1);
   });
 
+  it('two copies of one message in the same pass (copied by a person, or sent twice) make one case and at most one reply', async () => {
+    const copied = ['01-bloods.eml', '07-out-of-office.eml', '08-patient.eml'].map((name) => sample.find((m) => m.name === name)!.raw);
+    await dovecot.seed('INBOX', [...copied, ...copied]);
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    expect(cases().map((row) => row.status).sort()).toEqual(['filed', 'ignored', 'replied']);
+    await sink.waitFor(1, 10_000);
+    expect(sink.messages).toHaveLength(1);
+    // The first copy of each is filed; the second is a person's, and stays where it is.
+    expect(await dovecot.list('INBOX')).toHaveLength(3);
+    // The next pass does not trip over them either.
+    const again = await once();
+    expect(again.code, again.stderr).toBe(0);
+    expect(cases()).toHaveLength(3);
+    expect(sink.messages).toHaveLength(1);
+  });
+
   it('ignores a hospital out-of-office answer to our reply, and stops a non-compliant auto-responder at the loop guard', async () => {
     const bloods = sample.find((m) => m.name === '01-bloods.eml')!;
     await dovecot.seed('INBOX', [bloods.raw]);
