@@ -28,7 +28,7 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
     // LMC's whole-log export reads every row, and a quarter of the page reads made it 10-15% faster
     // over a million cases (BENCHMARKS.md). Only an empty file takes it, before WAL is switched on.
     db.pragma(`page_size = ${PAGE_SIZE}`);
-    db.pragma('journal_mode = WAL');
+    switchToWal(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     // better-sqlite3 builds SQLite with a 16 MB page cache per connection, which the worker fills as
@@ -38,6 +38,27 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
     migrate(db);
   }
   return db;
+}
+
+/**
+ * Two processes opening a new log at the same moment (the worker and a command) may both hold a
+ * shared lock and both ask for the exclusive one the switch to WAL needs: SQLite then answers one of
+ * them "database is locked" at once, without waiting out busy_timeout (it would be a deadlock). By
+ * the time it asks again the other has switched the file, and the switch is a no-op. The likely cause
+ * of a "database is locked" seen once in CI under load (test/integration/migration-upgrade.test.ts);
+ * not reproduced on demand.
+ */
+function switchToWal(db: Db): void {
+  const giveUpAt = Date.now() + 5000;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if (!String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY') || Date.now() > giveUpAt) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
 }
 
 /**
