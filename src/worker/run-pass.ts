@@ -58,11 +58,25 @@ export interface PassResult {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /**
- * Replies handed to SMTP at once (the pooled transport opens as many connections). Decisions and
- * records stay sequential; only the sends overlap, each with its own decided -> sending (committed)
- * -> replied, and all of a batch's sends finish before its moves and cursor.
+ * Replies handed to SMTP and not yet settled, at most before the next group is handed over (the
+ * pooled transport's 4 connections take them in turn). Decisions and records stay sequential; only
+ * the sends overlap, and all of a batch's sends finish and are recorded before its moves and cursor.
  */
-export const SENDS_IN_FLIGHT = 4;
+export const SENDS_IN_FLIGHT = 8;
+/**
+ * Decided replies are handed to SMTP in groups: the cases, their `sending` and the replies accepted
+ * meanwhile share one commit (each reply used to take three, at about 0.5-1 ms of a live pass's main
+ * thread each). A crash leaves every `sending` case to review, never out twice: at most
+ * SENDS_IN_FLIGHT + REPLIES_PER_COMMIT of them (4 before). Groups of 8 with 16 in flight measured
+ * about as fast, with twice the cases left to review after a crash (BENCHMARKS.md).
+ */
+export const REPLIES_PER_COMMIT = 4;
+/**
+ * How long the pass waits for sends to settle with the batch's writes still open (the case log's
+ * write lock held). Sends settle in milliseconds; a slow SMTP server must not keep `review` or `purge`
+ * waiting on the lock (busy_timeout is 5 s), so past this the writes are committed first.
+ */
+const SEND_WAIT_WITH_WRITES_OPEN_MS = 200;
 /**
  * Fetched message sources waiting to be parsed, at most (one larger message may exceed it alone).
  * 4 MB: 8 MB cost about 5 MB more peak RSS for no measurable speed (BENCHMARKS.md).
@@ -139,6 +153,14 @@ class Pass {
   /** Replies handed to SMTP and not yet settled (at most SENDS_IN_FLIGHT). */
   private readonly sendsInFlight = new Set<Promise<void>>();
   private sendFailure: unknown = null;
+  /** Replies decided since the last commit: marked `sending` in the next commit and handed to SMTP after it. */
+  private readonly repliesToSend: Array<{ id: number; reply: RenderedReply; uid: number }> = [];
+  /**
+   * Replies the SMTP server accepted, not yet recorded as `replied`: written with the next commit,
+   * and always before the batch's moves. A crash first leaves them `sending`, which the next pass
+   * puts in review ("delivery not confirmed"): never sent twice.
+   */
+  private readonly acceptedReplies: Array<{ id: number; response: string; at: number }> = [];
   private readonly moves = new Map<string, number[]>();
   /** True while the case rows of a batch are being written in one SQLite transaction. */
   private batchWritesOpen = false;
@@ -215,6 +237,13 @@ class Pass {
       this.wakeBudgetWaiters();
       await this.imapChain.catch(() => undefined);
       await Promise.allSettled([...this.sendsInFlight]);
+      // A pass that fails still records what the server accepted (else those cases would go to review).
+      const accepted = this.acceptedReplies.map(({ id }) => caseReference(id));
+      try {
+        this.recordAcceptedReplies();
+      } catch (error) {
+        this.deps.logger.error({ err: error, cases: accepted }, 'replies the SMTP server accepted could not be recorded as replied; the next pass puts them in review');
+      }
       if (next) await next.then((p) => Promise.allSettled(p.chunks.map((c) => c.sources)), () => undefined);
     }
     if (uids.length === 0) store.setCursor(cursorKey, state.uidValidity, Math.max(lastUid, 0), this.nowMs());
@@ -334,8 +363,48 @@ class Pass {
 
   private commitBatchWrites(): void {
     if (!this.batchWritesOpen) return;
-    this.batchWritesOpen = false;
-    this.deps.store.db.exec('COMMIT');
+    let marked: Array<{ id: number; reply: RenderedReply; uid: number }> = [];
+    try {
+      this.recordAcceptedReplies();
+      if (this.repliesToSend.length > 0) {
+        crashPoint('after-record');
+        marked = this.markRepliesSending();
+      }
+    } finally {
+      this.batchWritesOpen = false;
+      this.deps.store.db.exec('COMMIT');
+    }
+    // Only now, with `sending` on disk, may SMTP see them.
+    for (const { id, reply, uid } of marked) this.handOff(id, reply, uid);
+  }
+
+  private markRepliesSending(): Array<{ id: number; reply: RenderedReply; uid: number }> {
+    const marked = [];
+    for (const queued of this.repliesToSend.splice(0)) {
+      if (this.markSending(queued.id)) {
+        marked.push(queued);
+        continue;
+      }
+      this.repliesThisPass--;
+      const status = this.deps.store.get(queued.id)?.status ?? 'review';
+      this.count(status);
+      this.queueMove(status, queued.uid);
+    }
+    return marked;
+  }
+
+  /** Accepted replies become `replied`, in the open batch transaction or else in one of their own. */
+  private recordAcceptedReplies(): void {
+    if (this.acceptedReplies.length === 0) return;
+    const { store } = this.deps;
+    const accepted = this.acceptedReplies.splice(0);
+    const write = (): void => {
+      for (const { id, response, at } of accepted) {
+        store.transition(id, 'replied', at, { actor: this.options.actor, from: ['sending'], smtpResponse: response, repliedAt: at, note: null });
+      }
+    };
+    if (this.batchWritesOpen) write();
+    else store.db.transaction(write)();
   }
 
   private async processBatchWrites(fetched: Prefetched, uidValidity: string): Promise<{ lastDone: number; count: number } | null> {
@@ -542,37 +611,70 @@ class Pass {
     );
     if (recipient) this.recipientReplies.logged(recipient, decision.status);
     const { reply } = rendered;
-    if (reply) {
-      if (decision.status === 'decided') {
-        const batching = this.batchWritesOpen;
-        // `decided` (and everything recorded before it) is on disk before the reply can leave.
-        this.commitBatchWrites();
-        while (this.sendsInFlight.size >= SENDS_IN_FLIGHT) await Promise.race(this.sendsInFlight);
-        crashPoint('after-record');
-        // send() runs synchronously up to the SMTP hand-off: `sending` is committed (no transaction
-        // is open here) and counted in repliesThisPass before the next message is decided.
-        const sending = this.send(id, reply).then(
-          (finalStatus) => {
-            this.count(finalStatus);
-            this.queueMove(finalStatus, item.uid);
-          },
-          (error: unknown) => {
-            this.sendFailure ??= error;
-          },
-        );
-        this.sendsInFlight.add(sending);
-        void sending.finally(() => this.sendsInFlight.delete(sending));
-        if (batching) this.beginBatchWrites();
-        return;
-      }
+    if (reply && decision.status === 'decided') {
+      await this.queueReply(id, reply, item.uid);
+      return;
     }
     this.count(decision.status);
     this.queueMove(decision.status, item.uid);
   }
 
-  /** Waits for every reply in flight; a failure to record one (the database) fails the pass here. */
+  /**
+   * Queues a decided reply for the next commit, which marks it `sending` and hands it to SMTP. Every
+   * REPLIES_PER_COMMIT replies, once fewer than SENDS_IN_FLIGHT are in flight, the writes are committed.
+   */
+  private async queueReply(id: number, reply: RenderedReply, uid: number): Promise<void> {
+    // Counted now: the next message's decision must see this reply against repliesPerPass.
+    this.repliesThisPass++;
+    this.repliesToSend.push({ id, reply, uid });
+    if (this.repliesToSend.length < REPLIES_PER_COMMIT) return;
+    await this.waitForSends(SENDS_IN_FLIGHT);
+    this.commitBatchWrites();
+    this.beginBatchWrites();
+  }
+
+  private handOff(id: number, reply: RenderedReply, uid: number): void {
+    const sending = this.deliver(id, reply).then(
+      (finalStatus) => {
+        this.count(finalStatus);
+        this.queueMove(finalStatus, uid);
+      },
+      (error: unknown) => {
+        this.sendFailure ??= error;
+      },
+    );
+    this.sendsInFlight.add(sending);
+    void sending.finally(() => this.sendsInFlight.delete(sending));
+  }
+
+  /**
+   * Waits until fewer than `limit` replies are in flight, with the batch's writes open for at most
+   * SEND_WAIT_WITH_WRITES_OPEN_MS (then they are committed, and the wait goes on without them).
+   */
+  private async waitForSends(limit: number): Promise<void> {
+    if (this.sendsInFlight.size < limit) return;
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<'slow'>((resolve) => {
+      timer = setTimeout(resolve, SEND_WAIT_WITH_WRITES_OPEN_MS, 'slow');
+    });
+    try {
+      while (this.sendsInFlight.size >= limit) {
+        if ((await Promise.race([Promise.race(this.sendsInFlight), slow])) === 'slow') break;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.sendsInFlight.size < limit) return;
+    const batching = this.batchWritesOpen;
+    this.commitBatchWrites();
+    while (this.sendsInFlight.size >= limit) await Promise.race(this.sendsInFlight);
+    if (batching) this.beginBatchWrites();
+  }
+
+  /** Waits for every reply in flight and records the accepted ones; a failure to record one (the database) fails the pass here. */
   private async drainSends(): Promise<void> {
     while (this.sendsInFlight.size > 0) await Promise.allSettled([...this.sendsInFlight]);
+    this.recordAcceptedReplies();
     const failure = this.sendFailure;
     this.sendFailure = null;
     if (failure) throw failure;
@@ -626,18 +728,26 @@ class Pass {
    * after that, the case is never sent again automatically (recoverInterruptedSends).
    */
   private async send(id: number, reply: RenderedReply): Promise<CaseStatus> {
+    if (!this.markSending(id)) return this.deps.store.get(id)?.status ?? 'review';
+    this.repliesThisPass++;
+    return this.deliver(id, reply);
+  }
+
+  /** decided -> sending (in the open transaction, if any); false when the case is no longer `decided`. */
+  private markSending(id: number): boolean {
+    return this.deps.store.transition(id, 'sending', this.nowMs(), { actor: this.options.actor, from: ['decided'] });
+  }
+
+  /** Hands a reply marked `sending` (and committed) to SMTP; an accepted one waits in acceptedReplies to be recorded. */
+  private async deliver(id: number, reply: RenderedReply): Promise<CaseStatus> {
     const { store, sender, logger } = this.deps;
     if (!sender) throw new Error('no sender configured for a live pass');
-    if (!store.transition(id, 'sending', this.nowMs(), { actor: this.options.actor, from: ['decided'] })) {
-      return store.get(id)?.status ?? 'review';
-    }
-    this.repliesThisPass++;
     crashPoint('after-sending');
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await sender.send(reply);
         crashPoint('after-smtp-accept');
-        store.transition(id, 'replied', this.nowMs(), { actor: this.options.actor, from: ['sending'], smtpResponse: result.response, repliedAt: this.nowMs(), note: null });
+        this.acceptedReplies.push({ id, response: result.response, at: this.nowMs() });
         return 'replied';
       } catch (error) {
         const sendError = error instanceof SendError ? error : new SendError(String((error as Error)?.message ?? error), 'transient', String(error), false);
@@ -694,6 +804,7 @@ class Pass {
       this.count(status);
       recovered.push({ ...row, status });
     }
+    this.recordAcceptedReplies();
     return recovered;
   }
 
