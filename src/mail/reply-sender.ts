@@ -4,6 +4,7 @@ import { join } from 'node:path';
 // run or a pass with nothing to answer never needs it (issue 7: RSS < 150 MB).
 import type { Transporter, TransportOptions } from 'nodemailer';
 import type { RenderedReply } from '../core/render-reply.js';
+import { composeReply } from './compose-reply.js';
 
 export interface SendResult {
   /** The server's words, e.g. `250 2.0.0 Ok: queued`. */
@@ -30,22 +31,6 @@ export interface ReplySender {
   close(): Promise<void>;
 }
 
-export function mailOptions(reply: RenderedReply) {
-  return {
-    from: reply.from,
-    to: reply.to,
-    subject: reply.subject,
-    messageId: reply.messageId,
-    inReplyTo: reply.inReplyTo ?? undefined,
-    references: reply.references.length ? reply.references.join(' ') : undefined,
-    headers: reply.headers,
-    text: reply.text,
-    html: reply.html,
-    // Never let nodemailer add anything that could leak the host name of the worker's machine.
-    xMailer: false as const,
-  };
-}
-
 export interface SmtpSenderOptions {
   host: string;
   port: number;
@@ -70,7 +55,8 @@ export class SmtpSender implements ReplySender {
 
   async send(reply: RenderedReply): Promise<SendResult> {
     try {
-      const info = await this.withTokenRetry((transport) => transport.sendMail(mailOptions(reply)));
+      const raw = composeReply(reply, new Date());
+      const info = await this.withTokenRetry((transport) => transport.sendMail({ envelope: { from: reply.from, to: [reply.to] }, raw }));
       return { response: String(info.response ?? '') };
     } catch (error) {
       throw toSendError(error);
@@ -123,7 +109,7 @@ export class SmtpSender implements ReplySender {
       port: options.port,
       secure: options.secure,
       pool: true,
-      // run-pass.ts hands up to SENDS_IN_FLIGHT (4) replies at once, one per connection.
+      // run-pass.ts hands over a few more replies than that (SENDS_IN_FLIGHT); the pool sends them in turn.
       maxConnections: 4,
       // Never let the pool resend on its own after a dropped connection: the server may already
       // have queued the reply. The worker decides (retry only when delivery certainly failed).
@@ -167,8 +153,7 @@ export class OutboxSender implements ReplySender {
   }
 
   async send(reply: RenderedReply): Promise<SendResult> {
-    const { default: MailComposer } = await import('nodemailer/lib/mail-composer/index.js');
-    const raw = await new MailComposer(mailOptions(reply)).compile().build();
+    const raw = composeReply(reply, new Date());
     const name = reply.messageId.replace(/[<>]/g, '').replace(/[^A-Za-z0-9._-]/g, '_');
     const file = join(this.dir, `${name}.eml`);
     writeFileSync(`${file}.tmp`, raw);
