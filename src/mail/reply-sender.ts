@@ -109,7 +109,7 @@ export class SmtpSender implements ReplySender {
       port: options.port,
       secure: options.secure,
       pool: true,
-      // run-pass.ts hands over a few more replies than that (SENDS_IN_FLIGHT); the pool sends them in turn.
+      // run-pass.ts hands replies over in groups of 4 once fewer than 4 are in flight; the pool queues the rest.
       maxConnections: 4,
       // Never let the pool resend on its own after a dropped connection: the server may already
       // have queued the reply. The worker decides (retry only when delivery certainly failed).

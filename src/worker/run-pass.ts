@@ -58,17 +58,18 @@ export interface PassResult {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /**
- * Replies handed to SMTP and not yet settled, at most before the next group is handed over (the
- * pooled transport's 4 connections take them in turn). Decisions and records stay sequential; only
- * the sends overlap, and all of a batch's sends finish and are recorded before its moves and cursor.
+ * A group of replies is handed to SMTP once fewer than this many are in flight (the pooled
+ * transport's 4 connections then always have the next one waiting). Decisions and records stay
+ * sequential; only the sends overlap, and all of a batch's sends finish and are recorded before
+ * its moves and cursor.
  */
-export const SENDS_IN_FLIGHT = 8;
+export const SENDS_IN_FLIGHT = 4;
 /**
  * Decided replies are handed to SMTP in groups: the cases, their `sending` and the replies accepted
- * meanwhile share one commit (each reply used to take three, at about 0.5-1 ms of a live pass's main
- * thread each). A crash leaves every `sending` case to review, never out twice: at most
- * SENDS_IN_FLIGHT + REPLIES_PER_COMMIT of them (4 before). Groups of 8 with 16 in flight measured
- * about as fast, with twice the cases left to review after a crash (BENCHMARKS.md).
+ * meanwhile share one commit (each reply used to take three, at 0.5-1 ms of a live pass's main
+ * thread each). A crash leaves every `sending` case to review, never out twice: usually at most
+ * SENDS_IN_FLIGHT - 1 + REPLIES_PER_COMMIT of them (4 before). Measured (BENCHMARKS.md): groups of
+ * 8, or 8 in flight, were a few percent faster and left more cases to review in the crash test.
  */
 export const REPLIES_PER_COMMIT = 4;
 /**
