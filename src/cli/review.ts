@@ -6,6 +6,7 @@ import { approveCase, reclassifyCase, rejectCase, ReviewRefusal, type ReviewCont
 import { waitingCases } from '../report/review-queue.js';
 import { loadSettings, SettingsError, type Settings } from '../settings/load-settings.js';
 import { CaseStore, caseReference } from '../store/case-store.js';
+import { syncEveryCommit } from '../store/open-database.js';
 import { loadPolicyAndTemplates, operatingUser } from '../worker/worker-context.js';
 import { createSender } from './mail-adapters.js';
 import { UserError } from './user-error.js';
@@ -125,6 +126,8 @@ async function withReviewContext(settings: Settings, options: ActionOptions, act
   if (at && Number.isNaN(at.getTime())) throw new UserError(`--now must be a date and time such as 2026-11-20T09:00:00Z, not "${options.now}"`);
   const { policy, templates } = loadPolicyAndTemplates(settings.POLICY_FILE, settings.TEMPLATES_DIR);
   const db = await openCaseLog(settings.DATABASE_PATH, { readonly: false });
+  // An approval marks the reply `sending` before SMTP sees it: that commit must survive a power cut.
+  syncEveryCommit(db, true);
   try {
     const context: ReviewContext = {
       store: new CaseStore(db),

@@ -14,6 +14,7 @@ import { SendError, type ReplySender } from '../mail/reply-sender.js';
 import type { Policy } from '../policy/policy.js';
 import type { CompiledTemplates } from '../reply/compile-templates.js';
 import { caseReference, type CaseRow, type CaseStore, type NewCase, type ReplyFields } from '../store/case-store.js';
+import { syncEveryCommit } from '../store/open-database.js';
 import { emptyCounts, type PassCounts } from '../store/pass-log.js';
 import { RecipientReplyCounts } from './recipient-reply-counts.js';
 import { crashPoint } from './crash-points.js';
@@ -183,6 +184,8 @@ class Pass {
 
   async run(): Promise<PassResult> {
     const { store, source, logger } = this.deps;
+    // A `sending` mark must be on disk before SMTP sees the reply, whatever stops the machine.
+    syncEveryCommit(store.db, !this.options.dryRun);
     const recovered = this.options.dryRun ? [] : await this.recoverInterruptedSends();
     const state = await source.open();
     // Recovered cases whose message is still where we last saw it are filed now: the cursor may

@@ -26,14 +26,20 @@ class HeldSender implements ReplySender {
   readonly received: RenderedReply[] = [];
   /** Case references whose reply reached send() before its `sending` was committed. */
   readonly notCommittedFirst: string[] = [];
+  /** The pass connection's `synchronous` setting as each reply reached send() (2 is FULL). */
+  readonly syncSettings = new Set<number>();
   private readonly waiting: Array<() => void> = [];
   private releasing = false;
 
-  constructor(private readonly committedStatus: (caseRef: string) => string | undefined) {}
+  constructor(
+    private readonly committedStatus: (caseRef: string) => string | undefined,
+    private readonly passSync: () => number,
+  ) {}
 
   async send(reply: RenderedReply): Promise<SendResult> {
     const caseRef = reply.headers['X-PCN-Case-Id']!;
     if (this.committedStatus(caseRef) !== 'sending') this.notCommittedFirst.push(caseRef);
+    this.syncSettings.add(this.passSync());
     this.received.push(reply);
     if (!this.releasing) await new Promise<void>((resolve) => this.waiting.push(resolve));
     return { response: '250 2.0.0 Ok: queued' };
@@ -85,7 +91,10 @@ function startPass(copies: number): { pass: Promise<PassResult>; sender: HeldSen
   messages.forEach((message, index) => fs.writeFileSync(path.join(inbox, `${String(index).padStart(4, '0')}.eml`), message.raw));
   const { policy, templates } = loadPolicyAndTemplates(EXAMPLE_POLICY);
   const statusOf = reader.prepare<[number], { status: string }>('SELECT status FROM cases WHERE id = ?');
-  const sender = new HeldSender((caseRef) => statusOf.get(Number(caseRef.replace(/^PCN-0*/, '')))?.status);
+  const sender = new HeldSender(
+    (caseRef) => statusOf.get(Number(caseRef.replace(/^PCN-0*/, '')))?.status,
+    () => db.pragma('synchronous', { simple: true }) as number,
+  );
   const pass = runPass(
     { store: new CaseStore(db), source: new DirSource(inbox), sender, policy, templates, parse: (raw) => parseMessage(raw), clock: () => new Date(SAMPLE_NOW), logger: pino({ level: 'silent' }) },
     { dryRun: false, mailFrom: SHARED_MAILBOX, killSwitch: () => ({ active: false, why: '' }), batchSize: 250, smtpMaxAttempts: 3, smtpRetryDelayMs: 1, actor: 'worker' },
@@ -100,6 +109,8 @@ describe('replies handed to SMTP', () => {
     const result = await pass;
     expect(sender.received).toHaveLength(answerable);
     expect(sender.notCommittedFirst, 'replies handed over before their `sending` was on disk').toEqual([]);
+    // Synced commits: a power cut after the hand-off cannot lose the `sending` mark.
+    expect([...sender.syncSettings]).toEqual([2]);
     expect(result.counts.replied).toBe(answerable);
     const statuses = reader.prepare("SELECT status, count(*) AS n FROM cases WHERE reply_message_id IS NOT NULL GROUP BY status").all();
     expect(statuses).toEqual([{ status: 'replied', n: answerable }]);
