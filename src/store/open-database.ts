@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, chmodSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, chmodSync, existsSync, fsyncSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
@@ -88,13 +88,35 @@ export function configureWorkerConnection(db: Db): void {
 
 /**
  * Commits synced to disk from here on (SQLite `synchronous = FULL`), for a connection that marks
- * replies `sending` before handing them to SMTP. With `NORMAL` a commit survives the process being
- * killed but not the machine losing power or crashing: the mark could be lost after the reply left,
- * and the next pass would send it again. A synced commit cost about 0.5 ms more here; a live pass
- * marks a group of replies per commit. Outside a transaction only (SQLite refuses it inside one).
+ * replies `sending` before handing them to SMTP (`review approve`). With `NORMAL` a commit survives
+ * the process being killed but not the machine losing power or crashing: the mark could be lost
+ * after the reply left, and the next pass would send it again. Outside a transaction only (SQLite
+ * refuses it inside one).
  */
 export function syncEveryCommit(db: Db, sync: boolean): void {
   db.pragma(`synchronous = ${sync ? 'FULL' : 'NORMAL'}`);
+}
+
+/**
+ * Flushes what is committed in the WAL to disk: what `synchronous = FULL` does at every commit, done
+ * only after the commits that mark replies `sending` (the worker's other commits, such as an old
+ * inbox's thousands of cases, need not wait for the disk: 8% of that pass). About 0.5 ms here.
+ */
+export function syncCommittedWrites(db: Db): void {
+  if (db.memory) return;
+  let fd: number;
+  try {
+    fd = openSync(`${db.name}-wal`, 'r');
+  } catch (error) {
+    // Not in WAL mode (or not yet written): the commit went straight to the database file.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    fd = openSync(db.name, 'r');
+  }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ import { SendError, type ReplySender } from '../mail/reply-sender.js';
 import type { Policy } from '../policy/policy.js';
 import type { CompiledTemplates } from '../reply/compile-templates.js';
 import { caseReference, type CaseRow, type CaseStore, type NewCase, type ReplyFields } from '../store/case-store.js';
-import { syncEveryCommit } from '../store/open-database.js';
+import { syncCommittedWrites } from '../store/open-database.js';
 import { emptyCounts, type PassCounts } from '../store/pass-log.js';
 import { RecipientReplyCounts } from './recipient-reply-counts.js';
 import { crashPoint } from './crash-points.js';
@@ -184,8 +184,6 @@ class Pass {
 
   async run(): Promise<PassResult> {
     const { store, source, logger } = this.deps;
-    // A `sending` mark must be on disk before SMTP sees the reply, whatever stops the machine.
-    syncEveryCommit(store.db, !this.options.dryRun);
     const recovered = this.options.dryRun ? [] : await this.recoverInterruptedSends();
     const state = await source.open();
     // Recovered cases whose message is still where we last saw it are filed now: the cursor may
@@ -378,7 +376,8 @@ class Pass {
       this.batchWritesOpen = false;
       this.deps.store.db.exec('COMMIT');
     }
-    // Only now, with `sending` on disk, may SMTP see them.
+    // Only now, with `sending` on disk (synced: a power cut must not lose it either), may SMTP see them.
+    if (marked.length > 0) syncCommittedWrites(this.deps.store.db);
     for (const { id, reply, uid } of marked) this.handOff(id, reply, uid);
   }
 
@@ -733,6 +732,7 @@ class Pass {
    */
   private async send(id: number, reply: RenderedReply): Promise<CaseStatus> {
     if (!this.markSending(id)) return this.deps.store.get(id)?.status ?? 'review';
+    syncCommittedWrites(this.deps.store.db);
     this.repliesThisPass++;
     return this.deliver(id, reply);
   }

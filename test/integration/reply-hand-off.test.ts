@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RenderedReply } from '../../src/core/render-reply.js';
 import { DirSource } from '../../src/mail/dir-source.js';
 import { parseMessage } from '../../src/mail/parse-message.js';
@@ -13,6 +13,19 @@ import { configureWorkerConnection, openDatabase, type Db } from '../../src/stor
 import { REPLIES_PER_COMMIT, runPass, SENDS_IN_FLIGHT, type PassResult } from '../../src/worker/run-pass.js';
 import { loadPolicyAndTemplates } from '../../src/worker/worker-context.js';
 import { EXAMPLE_POLICY, labelledCopies, SAMPLE_NOW, SHARED_MAILBOX } from '../support/hardening-tools.js';
+
+/** The cases that were `sending` each time the pass flushed its commits to disk. */
+const synced = vi.hoisted(() => ({ sending: new Set<number>(), look: (): number[] => [] }));
+vi.mock('../../src/store/open-database.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../src/store/open-database.js')>();
+  return {
+    ...actual,
+    syncCommittedWrites: (db: Parameters<typeof actual.syncCommittedWrites>[0]) => {
+      actual.syncCommittedWrites(db);
+      for (const id of synced.look()) synced.sending.add(id);
+    },
+  };
+});
 
 /**
  * How a live pass hands replies to SMTP, with a real case log on disk and a sender the test holds:
@@ -26,20 +39,20 @@ class HeldSender implements ReplySender {
   readonly received: RenderedReply[] = [];
   /** Case references whose reply reached send() before its `sending` was committed. */
   readonly notCommittedFirst: string[] = [];
-  /** The pass connection's `synchronous` setting as each reply reached send() (2 is FULL). */
-  readonly syncSettings = new Set<number>();
+  /** Case references whose reply reached send() before its `sending` was flushed to disk. */
+  readonly notSyncedFirst: string[] = [];
   private readonly waiting: Array<() => void> = [];
   private releasing = false;
 
   constructor(
     private readonly committedStatus: (caseRef: string) => string | undefined,
-    private readonly passSync: () => number,
+    private readonly syncedSending: (caseRef: string) => boolean,
   ) {}
 
   async send(reply: RenderedReply): Promise<SendResult> {
     const caseRef = reply.headers['X-PCN-Case-Id']!;
     if (this.committedStatus(caseRef) !== 'sending') this.notCommittedFirst.push(caseRef);
-    this.syncSettings.add(this.passSync());
+    if (!this.syncedSending(caseRef)) this.notSyncedFirst.push(caseRef);
     this.received.push(reply);
     if (!this.releasing) await new Promise<void>((resolve) => this.waiting.push(resolve));
     return { response: '250 2.0.0 Ok: queued' };
@@ -91,9 +104,13 @@ function startPass(copies: number): { pass: Promise<PassResult>; sender: HeldSen
   messages.forEach((message, index) => fs.writeFileSync(path.join(inbox, `${String(index).padStart(4, '0')}.eml`), message.raw));
   const { policy, templates } = loadPolicyAndTemplates(EXAMPLE_POLICY);
   const statusOf = reader.prepare<[number], { status: string }>('SELECT status FROM cases WHERE id = ?');
+  const idOf = (caseRef: string) => Number(caseRef.replace(/^PCN-0*/, ''));
+  const sendingNow = reader.prepare("SELECT id FROM cases WHERE status = 'sending'").pluck();
+  synced.sending.clear();
+  synced.look = () => sendingNow.all() as number[];
   const sender = new HeldSender(
-    (caseRef) => statusOf.get(Number(caseRef.replace(/^PCN-0*/, '')))?.status,
-    () => db.pragma('synchronous', { simple: true }) as number,
+    (caseRef) => statusOf.get(idOf(caseRef))?.status,
+    (caseRef) => synced.sending.has(idOf(caseRef)),
   );
   const pass = runPass(
     { store: new CaseStore(db), source: new DirSource(inbox), sender, policy, templates, parse: (raw) => parseMessage(raw), clock: () => new Date(SAMPLE_NOW), logger: pino({ level: 'silent' }) },
@@ -109,8 +126,8 @@ describe('replies handed to SMTP', () => {
     const result = await pass;
     expect(sender.received).toHaveLength(answerable);
     expect(sender.notCommittedFirst, 'replies handed over before their `sending` was on disk').toEqual([]);
-    // Synced commits: a power cut after the hand-off cannot lose the `sending` mark.
-    expect([...sender.syncSettings]).toEqual([2]);
+    // Flushed to disk too: a power cut after the hand-off cannot lose the `sending` mark.
+    expect(sender.notSyncedFirst, 'replies handed over before their `sending` was flushed to disk').toEqual([]);
     expect(result.counts.replied).toBe(answerable);
     const statuses = reader.prepare("SELECT status, count(*) AS n FROM cases WHERE reply_message_id IS NOT NULL GROUP BY status").all();
     expect(statuses).toEqual([{ status: 'replied', n: answerable }]);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkpointAfterPass, configureWorkerConnection, openDatabase, type Db } from '../../src/store/open-database.js';
+import { checkpointAfterPass, configureWorkerConnection, openDatabase, syncCommittedWrites, type Db } from '../../src/store/open-database.js';
 
 // The worker's connection copies the WAL back into the database file once a pass is over, not in
 // the middle of it, and keeps its journals in memory (issue 7). What a user would notice: after a
@@ -94,5 +94,21 @@ describe('the worker connection to the case log', () => {
     expect(checkpointAfterPass(db)).toBe(true);
     expect(rowsInFileAlone(file)).toBe(ROWS + 1);
     db.close();
+  });
+
+  it('flushes committed writes to disk whether they sit in the WAL, in a file not in WAL mode, or in memory', () => {
+    const { db, file } = freshLog();
+    commitMany(db);
+    expect(() => syncCommittedWrites(db)).not.toThrow();
+    db.close();
+    const rollback = new Database(`${file}-rollback`);
+    rollback.pragma('journal_mode = DELETE');
+    rollback.exec('CREATE TABLE t (x)');
+    expect(fs.existsSync(`${file}-rollback-wal`)).toBe(false);
+    expect(() => syncCommittedWrites(rollback)).not.toThrow();
+    rollback.close();
+    const memory = new Database(':memory:');
+    expect(() => syncCommittedWrites(memory)).not.toThrow();
+    memory.close();
   });
 });
