@@ -4,6 +4,7 @@ import type { AuditFilter } from './audit-records.js';
 import { receivedRanges, type KeyRange } from './audit-ranges.js';
 import { auditRangeBuilder, RANGE_ROWS, type AuditFormat } from './audit-sql.js';
 import { BatchedWriter } from './audit-output.js';
+import { holdWriters, type WritersHeld } from '../store/hold-writers.js';
 
 /**
  * The audit export on both cores: SQLite builds a line per case in C at 2-3 µs each, so a whole
@@ -26,11 +27,14 @@ export const PARALLEL_MIN_GROUPS = 16;
 /** How the thread's failures begin (an error crosses threads as its message): the CLI tells the user. */
 export const THREAD_FAILURE = 'audit export thread: ';
 
-/** Int32 slots shared by both sides: the group whose turn it is to be written, a stop flag, the next group to take, and how many the thread built. */
+/** Int32 slots shared by both sides: the group whose turn it is to be written, a stop flag, the next group to take, how many the thread built, and whether it is reading. */
 export const TURN = 0;
 export const STOP = 1;
 export const NEXT = 2;
 export const BUILT_BY_THREAD = 3;
+/** Set to 1 by the thread once its read transaction has begun. */
+export const THREAD_READING = 4;
+const SHARED_SLOTS = 5;
 export const STOP_READER_GONE = 1;
 export const STOP_FAILED = 2;
 
@@ -63,42 +67,59 @@ export interface ExportShare {
 }
 
 export async function writeAuditExport(db: Db, options: ExportOptions): Promise<ExportShare> {
-  const fd = options.fd ?? 1;
-  // Groups are cut here, the ranges within each by the side that builds it: both cores share that work too.
-  const cutting = receivedRanges(db, options.filter, GROUP_ROWS);
-  const groups: KeyRange[] = [];
   const minGroups = options.parallelMinGroups ?? PARALLEL_MIN_GROUPS;
-  for (let next = cutting.next(); !next.done; next = cutting.next()) if (groups.push(next.value) >= minGroups) break;
-  const build = auditRangeBuilder(db, options.format, options.filter);
-  const writer = new BatchedWriter(fd);
   // Under tsx or vitest the thread's module is TypeScript, which a worker thread cannot load.
-  if (groups.length < minGroups || import.meta.url.endsWith('.ts')) {
-    groups.push(...cutting);
-    const share = { groups: groups.length, builtByThread: 0 };
-    if (options.header.length && !writer.push(options.header)) return share;
-    for (const group of groups) {
-      for (const lines of buildGroup(db, build, options.filter, group)) if (!writer.push(lines)) return share;
-    }
-    writer.flush();
-    return share;
+  const twoThreads = !import.meta.url.endsWith('.ts') && hasGroups(db, options.filter, minGroups);
+  // The export is the log as it was at one instant, whoever writes to it meanwhile (the worker,
+  // review, purge): every range is read in one read transaction, and the other thread begins its
+  // own while the writers are held back, so both read the same state. A log this user may only
+  // read (or a writer that will not let go) is exported on this thread alone, slower but whole.
+  const writersHeld = twoThreads ? holdWriters(options.databasePath) : null;
+  db.exec('BEGIN');
+  try {
+    return writersHeld ? await exportOnTwoThreads(db, options, writersHeld) : exportOnOneThread(db, options);
+  } finally {
+    writersHeld?.release();
+    if (db.inTransaction) db.exec('COMMIT');
   }
+}
 
-  // The thread starts (0.15 s: its modules, its connection) while this one cuts the rest of the groups.
-  const shared = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
+/** Whether the filter's dates hold at least `groups` groups of cases (stops counting there). */
+function hasGroups(db: Db, filter: AuditFilter, groups: number): boolean {
+  const cutting = receivedRanges(db, filter, GROUP_ROWS);
+  for (let count = 0; count < groups; count++) if (cutting.next().done) return false;
+  return true;
+}
+
+function exportOnOneThread(db: Db, options: ExportOptions): ExportShare {
+  const writer = new BatchedWriter(options.fd ?? 1);
+  const build = auditRangeBuilder(db, options.format, options.filter);
+  const share = { groups: 0, builtByThread: 0 };
+  if (options.header.length && !writer.push(options.header)) return share;
+  for (const group of receivedRanges(db, options.filter, GROUP_ROWS)) {
+    share.groups++;
+    for (const lines of buildGroup(db, build, options.filter, group)) if (!writer.push(lines)) return share;
+  }
+  writer.flush();
+  return share;
+}
+
+async function exportOnTwoThreads(db: Db, options: ExportOptions, writersHeld: WritersHeld): Promise<ExportShare> {
+  const fd = options.fd ?? 1;
+  // The thread starts (0.15 s: its modules, its connection, its read transaction) while this one
+  // cuts the groups; the ranges within each are cut by the side that builds it.
+  const shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * Int32Array.BYTES_PER_ELEMENT));
   const job: ThreadJob = { databasePath: options.databasePath, format: options.format, filter: options.filter, shared, fd };
   const thread = new Worker(new URL('./audit-thread.js', import.meta.url), { workerData: job });
+  let groups: KeyRange[];
+  let build: (range: KeyRange) => Buffer | null;
   try {
-    groups.push(...cutting);
+    groups = [...receivedRanges(db, options.filter, GROUP_ROWS)];
+    build = auditRangeBuilder(db, options.format, options.filter);
   } catch (error) {
     await thread.terminate();
     throw error;
   }
-  const share = { groups: groups.length, builtByThread: 0 };
-  if (!(writer.push(options.header) && writer.flush())) {
-    await thread.terminate();
-    return share;
-  }
-  thread.postMessage(groups);
   const threadEnded = new Promise<void>((resolve, reject) => {
     thread.once('error', reject);
     thread.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the audit export thread stopped with exit code ${code}`))));
@@ -108,6 +129,17 @@ export async function writeAuditExport(db: Db, options: ExportOptions): Promise<
     () => undefined,
     () => stopExport(shared, STOP_FAILED),
   );
+  // The writers wait only until the other thread has begun its read transaction, and nothing is
+  // written before: a reader that stops reading (a pager) must not hold the worker up.
+  await waitUntilThreadReads(shared);
+  writersHeld.release();
+  const share = { groups: groups.length, builtByThread: 0 };
+  const writer = new BatchedWriter(fd);
+  if (!(writer.push(options.header) && writer.flush())) {
+    await thread.terminate();
+    return share;
+  }
+  thread.postMessage(groups);
   try {
     const waitHere = (group: number): Promise<boolean> => waitForTurn(shared, group);
     await exportSide({ db, build, filter: options.filter, groups, shared, fd, waitForTurn: waitHere, maxGroups: options.groupsTakenHere });
@@ -211,11 +243,20 @@ export function tuneForExport(db: Db): Db {
 export function stopExport(shared: Int32Array, why: number): void {
   Atomics.compareExchange(shared, STOP, 0, why);
   Atomics.notify(shared, TURN);
+  Atomics.notify(shared, THREAD_READING);
 }
 
 /** In Node since 16; TypeScript's lib has it from ES2024 only. */
 interface AtomicsWithWaitAsync {
   waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
+/** Waits, without blocking this thread's events, until the other thread has begun its read transaction or the export has stopped. */
+async function waitUntilThreadReads(shared: Int32Array): Promise<void> {
+  while (Atomics.load(shared, STOP) === 0 && Atomics.load(shared, THREAD_READING) === 0) {
+    const waiting = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(shared, THREAD_READING, 0);
+    if (waiting.async) await waiting.value;
+  }
 }
 
 /** Waits, without blocking this thread's events (the other thread's exit among them), until `group` or a later one is being written; false when the export has stopped. */

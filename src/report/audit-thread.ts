@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { auditRangeBuilder } from './audit-sql.js';
 import type { KeyRange, SortKey } from './audit-ranges.js';
-import { BUILT_BY_THREAD, exportSide, tuneForExport, STOP, STOP_FAILED, stopExport, THREAD_FAILURE, TURN, type ThreadJob } from './audit-parallel.js';
+import { BUILT_BY_THREAD, exportSide, tuneForExport, STOP, STOP_FAILED, stopExport, THREAD_FAILURE, THREAD_READING, TURN, type ThreadJob } from './audit-parallel.js';
 
 // The second thread of the parallel audit export (audit-parallel.ts): it takes groups of ranges as
 // it is free, and writes each when the group before it is out.
@@ -14,11 +14,18 @@ try {
   const db = tuneForExport(new Database(job.databasePath, { readonly: true, fileMustExist: true }));
   db.pragma('busy_timeout = 5000');
   try {
+    // The main thread holds the log's writers back until this read transaction has begun, so both
+    // threads read the log as it was at the same instant (audit-parallel.ts).
+    db.exec('BEGIN');
+    db.prepare('SELECT 1 FROM cases LIMIT 1').get();
+    Atomics.store(shared, THREAD_READING, 1);
+    Atomics.notify(shared, THREAD_READING);
     const build = auditRangeBuilder(db, job.format, job.filter);
     const [cut] = (await once(parentPort!, 'message')) as [KeyRange[]];
     const groups = cut.map(asBound);
     Atomics.store(shared, BUILT_BY_THREAD, await exportSide({ db, build, filter: job.filter, groups, shared, fd: job.fd, waitForTurn }));
   } finally {
+    if (db.inTransaction) db.exec('COMMIT');
     db.close();
   }
 } catch (error) {

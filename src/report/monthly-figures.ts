@@ -20,9 +20,15 @@ export const NOT_LISTED = '(not a listed hospital)';
 
 /**
  * Every figure is one SQL aggregate over an indexed received_at range (the covering index
- * cases_report from migration 2), so a month of a million-case log costs milliseconds.
+ * cases_report from migration 2), so a month of a million-case log costs milliseconds. They are read
+ * in one read transaction: the worker may log cases meanwhile, and the totals, outcomes and trend of
+ * one report must add up.
  */
 export function monthlyFigures(db: Db, range: MonthRange, options: { includeDryRun?: boolean } = {}): MonthlyFigures {
+  return db.transaction(() => figuresOfMonth(db, range, options))();
+}
+
+function figuresOfMonth(db: Db, range: MonthRange, options: { includeDryRun?: boolean }): MonthlyFigures {
   const includeDryRun = Boolean(options.includeDryRun);
   const dry = includeDryRun ? '' : 'AND dry_run = 0';
   const params = { start: range.start, end: range.end };

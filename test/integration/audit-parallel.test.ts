@@ -7,8 +7,9 @@ import { auditCsvLine, auditJsonLine, auditTableLine } from '../../src/report/au
 import { auditRows, type AuditFilter } from '../../src/report/audit-records.js';
 import type { AuditFormat } from '../../src/report/audit-sql.js';
 import type * as Parallel from '../../src/report/audit-parallel.js';
+import { caseReference } from '../../src/store/case-store.js';
 import { openDatabase, type Db } from '../../src/store/open-database.js';
-import { CLI } from '../support/run-cli.js';
+import { CLI, REPO_ROOT } from '../support/run-cli.js';
 
 // The second thread exists only in the build (under vitest the export stays on one thread), so this
 // test loads dist/, as `pcn-autoreply audit` runs it. Two threads take groups of ranges as they are
@@ -95,10 +96,28 @@ describe('audit export on two threads (dist)', () => {
     });
   }
 
-  it('a thread that cannot start fails the export with its reason, instead of leaving it waiting', async () => {
+  it('a thread that fails fails the export with its reason, instead of leaving it waiting', async () => {
+    // A file SQLite opens (and the writers' hold with it) but that holds no case log: the thread's
+    // first read fails, after this side has begun.
+    const notALog = path.join(dir, 'not-a-log.sqlite');
+    closeSync(openSync(notALog, 'w'));
     const started = Date.now();
-    await expect(exportToFile(db, path.join(dir, 'no-such.sqlite'), 'json', {}, 1)).rejects.toThrow(/unable to open|no such file|SQLITE_CANTOPEN/i);
+    await expect(exportToFile(db, notALog, 'json', {}, 1)).rejects.toThrow(/no such table: cases/);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a writer that holds the log past the wait: the export runs on this thread alone, whole', async () => {
+    const worker = openDatabase(file);
+    worker.exec('BEGIN IMMEDIATE');
+    try {
+      const want = `HEADER\n${expected(db, {}, 'csv')}`;
+      const exported = await exportToFile(db, file, 'csv', {}, 1);
+      expect(exported.share.builtByThread).toBe(0);
+      expect(exported.text).toBe(want);
+    } finally {
+      worker.exec('ROLLBACK');
+      worker.close();
+    }
   });
 
   it('`audit | head` ends the export cleanly when the reader goes (both threads stop)', async () => {
@@ -114,4 +133,97 @@ describe('audit export on two threads (dist)', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
   }, 30_000);
+});
+
+describe('the export is the log as it was when the export began', () => {
+  const file = path.join(dir, 'snapshot.sqlite');
+  // Large enough that the export is still at its first groups (each about 1.7 MB of JSON) when
+  // this test stops reading, far from the last one.
+  caseLog(file, (dist.PARALLEL_MIN_GROUPS + 10) * dist.GROUP_ROWS).close();
+  const variants = [
+    ['on two threads (the whole log)', []],
+    ['on one thread (the last 12 days: fewer groups than two threads need)', ['--since', '2026-01-14']],
+  ] as const;
+
+  for (const [how, args] of variants) {
+    it(`${how}: a case that changes and a case logged meanwhile are left as they were`, async () => {
+      const writer = openDatabase(file);
+      const last = writer.prepare('SELECT id, status FROM cases ORDER BY received_at DESC, id DESC LIMIT 1').get() as { id: number; status: string };
+      const child = spawn(process.execPath, [CLI, 'audit', '--format', 'json', '--database', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          if (chunks.length === 1) {
+            child.stdout.pause();
+            resolve();
+          }
+        }),
+      );
+      // The export has begun and waits for this test to read on. Meanwhile the worker (here, this
+      // test) moves the last case on and logs a new one.
+      const newMessageId = `<logged-during-export-${last.id}@northmere.nhs.uk>`;
+      writer.prepare("UPDATE cases SET status = 'rejected' WHERE id = ?").run(last.id);
+      writer
+        .prepare(
+          `INSERT INTO cases (message_key, message_id, received_at, category, action, confidence, status, reasons, policy_version, policy_hash, created_at, updated_at)
+           VALUES (?, ?, ?, 'blood_test_request', 'reply', 0.9, 'review', '[]', '2026.1', 'abc123', 0, 0)`,
+        )
+        .run(newMessageId, newMessageId, Date.UTC(2026, 5, 1));
+      writer.close();
+      child.stdout.resume();
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { caseId: string; status: string; messageId: string });
+      expect(lines.at(-1)).toMatchObject({ caseId: caseReference(last.id), status: last.status });
+      expect(lines.filter((line) => line.messageId === newMessageId)).toEqual([]);
+    }, 60_000);
+  }
+});
+
+describe('both threads read the log as it was at one instant', () => {
+  it('a writer committing all the time: every case it changes carries the same change in the export', async () => {
+    const file = path.join(dir, 'ticking.sqlite');
+    const groups = dist.PARALLEL_MIN_GROUPS + 10;
+    const db = caseLog(file, groups * dist.GROUP_ROWS);
+    // The first case of every group: this thread builds one group, the other thread the rest.
+    const ticked = Array.from({ length: groups }, (_, group) => group * dist.GROUP_ROWS + 1);
+    const ticker = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import Database from 'better-sqlite3';
+         const db = new Database(process.argv[1]);
+         db.pragma('busy_timeout = 10000');
+         const ids = JSON.parse(process.argv[2]);
+         const tick = db.prepare('UPDATE cases SET subject = ? WHERE id IN (' + ids.map(() => '?').join(', ') + ')');
+         for (let n = 1; ; n++) { tick.run('tick ' + n, ...ids); if (n === 50) process.stdout.write('ticking\\n'); }`,
+        file,
+        JSON.stringify(ticked),
+      ],
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((resolve) => ticker.stdout.once('data', resolve));
+      const { text, share } = await exportToFile(db, file, 'json', {}, 1, 1);
+      expect(share.builtByThread).toBe(groups - 1);
+      const subjects = new Set(
+        text
+          .split('\n')
+          .slice(1, -1)
+          .map((line) => JSON.parse(line) as { caseId: string; subject: string })
+          .filter((line) => ticked.map(caseReference).includes(line.caseId))
+          .map((line) => line.subject),
+      );
+      expect(subjects.size).toBe(1);
+      expect([...subjects][0]).toMatch(/^tick \d+$/);
+    } finally {
+      ticker.kill('SIGKILL');
+      db.close();
+    }
+  }, 60_000);
 });
