@@ -16,7 +16,9 @@ const ADVICE: Array<{ codes: string[]; advice: string }> = [
     codes: ['AADSTS700082', 'AADSTS70008', 'AADSTS50173', 'AADSTS50076', 'AADSTS50078', 'AADSTS700084', 'AADSTS50078'],
     advice: 'the saved sign-in in OAUTH_TOKEN_FILE has expired or was revoked: run `pcn-autoreply auth login` again',
   },
-  { codes: ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET'], advice: 'the Microsoft sign-in service could not be reached: check the network, any proxy, and AZURE_AUTHORITY_HOST' },
+  { codes: ['ETIMEDOUT'], advice: 'the Microsoft sign-in service did not answer in time (IMAP_TIMEOUT_MS): check the network, any proxy, and AZURE_AUTHORITY_HOST' },
+  { codes: ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ENETWORK'], advice: 'the Microsoft sign-in service could not be reached: check the network, any proxy, and AZURE_AUTHORITY_HOST' },
+  { codes: ['ENOTJSON'], advice: 'something other than the Microsoft sign-in service answered (a proxy or a login page?): check the network, any proxy, and AZURE_AUTHORITY_HOST' },
 ];
 
 export function explainAuthFailure(error: unknown): string {

@@ -9,7 +9,10 @@ export const APP_SCOPES = ['https://outlook.office365.com/.default'];
 /** Delegated (device-code) access: a named person signs in once for the shared mailbox. */
 export const DELEGATED_SCOPES = ['https://outlook.office.com/IMAP.AccessAsUser.All', 'https://outlook.office.com/SMTP.Send', 'offline_access'];
 
-type AuthSettings = Pick<Settings, 'AZURE_TENANT_ID' | 'AZURE_CLIENT_ID' | 'AZURE_AUTHORITY_HOST'>;
+type AuthSettings = Pick<Settings, 'AZURE_TENANT_ID' | 'AZURE_CLIENT_ID' | 'AZURE_AUTHORITY_HOST'> & Partial<Pick<Settings, 'IMAP_TIMEOUT_MS'>>;
+
+/** How long one request to the sign-in service may take when no IMAP_TIMEOUT_MS is given (its default). */
+export const SIGN_IN_TIMEOUT_MS = 60_000;
 
 /**
  * The msal configuration shared by both flows. For a non-Microsoft AZURE_AUTHORITY_HOST (a
@@ -17,7 +20,7 @@ type AuthSettings = Pick<Settings, 'AZURE_TENANT_ID' | 'AZURE_CLIENT_ID' | 'AZUR
  * here, so msal makes no discovery calls to Microsoft. A plain-http host is accepted only on
  * loopback (msal itself insists on https URLs, so requests are rewritten back to http).
  */
-export function msalConfiguration(settings: AuthSettings, credentials: Configuration['auth'] extends infer A ? Partial<A> : never): Configuration {
+export function msalConfiguration(settings: AuthSettings, credentials: Configuration['auth'] extends infer A ? Partial<A> : never, network = signInNetwork(settings)): Configuration {
   const tenant = required(settings.AZURE_TENANT_ID, 'AZURE_TENANT_ID', 'the NHSmail tenant id given by your NHSmail Local Administrator');
   const clientId = required(settings.AZURE_CLIENT_ID, 'AZURE_CLIENT_ID', 'the application (client) id of the app registration');
   const host = parseAuthorityHost(settings.AZURE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST);
@@ -49,7 +52,7 @@ export function msalConfiguration(settings: AuthSettings, credentials: Configura
         : {}),
     },
     system: {
-      ...(host.insecureLoopback ? { networkClient: loopbackHttpClient(host.url.host) } : {}),
+      networkClient: network,
       // msal's own logging is off: its messages can carry request details.
       loggerOptions: { piiLoggingEnabled: false, loggerCallback: () => undefined },
     },
@@ -74,19 +77,79 @@ function required(value: string | undefined, key: string, what: string): string 
   return value;
 }
 
-/** fetch-based client that sends msal's https://<loopback> requests over plain http. */
-function loopbackHttpClient(hostWithPort: string): INetworkModule {
-  const rewrite = (url: string) => url.replace(`https://${hostWithPort}/`, `http://${hostWithPort}/`);
-  const send = async <T>(url: string, method: 'GET' | 'POST', options?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
-    const response = await fetch(rewrite(url), { method, headers: options?.headers, ...(method === 'POST' ? { body: options?.body ?? '' } : {}) });
+/** The network client for msal of these settings (see SignInNetwork). */
+export function signInNetwork(settings: AuthSettings): SignInNetwork {
+  const host = parseAuthorityHost(settings.AZURE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST);
+  return new SignInNetwork(settings.IMAP_TIMEOUT_MS ?? SIGN_IN_TIMEOUT_MS, host.insecureLoopback ? host.url.host : undefined);
+}
+
+/**
+ * msal's requests, each given up after `timeoutMs`. msal's own client sets no limit on a POST, which
+ * is every token request: a sign-in service (or a proxy) that took the connection and never answered
+ * held a pass, and with it every later tick of `run`, for ever. A failure keeps its code (ETIMEDOUT,
+ * ECONNREFUSED, ENOTFOUND...), which explainAuthFailure turns into advice; msal reports every one as a
+ * bare network_error, so the last is kept here for reasonFor(). With `plainHttpHost`, msal's
+ * https://<loopback> requests go over plain http (a test endpoint on this machine).
+ */
+export class SignInNetwork implements INetworkModule {
+  lastFailure: Error | null = null;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly plainHttpHost?: string,
+  ) {}
+
+  sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+    return this.send<T>(url, 'GET', options);
+  }
+
+  sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+    return this.send<T>(url, 'POST', options);
+  }
+
+  /** What to explain for an error of msal: the network's own reason when msal only says network_error. */
+  reasonFor(error: unknown): unknown {
+    return (error as { errorCode?: string })?.errorCode === 'network_error' && this.lastFailure ? this.lastFailure : error;
+  }
+
+  private async send<T>(url: string, method: 'GET' | 'POST', options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+    try {
+      return await this.request<T>(url, method, options);
+    } catch (error) {
+      this.lastFailure = error as Error;
+      throw error;
+    }
+  }
+
+  private async request<T>(url: string, method: 'GET' | 'POST', options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+    const host = this.plainHttpHost;
+    const target = host ? url.replace(`https://${host}/`, `http://${host}/`) : url;
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(target, { method, headers: options?.headers, signal, ...(method === 'POST' ? { body: options?.body ?? '' } : {}) });
+    } catch (error) {
+      throw networkFailure(error, signal, url, this.timeoutMs);
+    }
     const headers: Record<string, string> = {};
     response.headers.forEach((value, key) => (headers[key] = value));
-    return { headers, body: (await response.json()) as T, status: response.status };
-  };
-  return {
-    sendGetRequestAsync: (url, options) => send(url, 'GET', options),
-    sendPostRequestAsync: (url, options) => send(url, 'POST', options),
-  };
+    let body: T;
+    try {
+      body = (await response.json()) as T;
+    } catch (error) {
+      if (signal.aborted) throw networkFailure(error, signal, url, this.timeoutMs);
+      throw Object.assign(new Error(`the sign-in service answered HTTP ${response.status} with something that is not a token answer`), { code: 'ENOTJSON' });
+    }
+    return { headers, body, status: response.status };
+  }
+}
+
+function networkFailure(error: unknown, signal: AbortSignal, url: string, timeoutMs: number): Error {
+  const host = new URL(url).host;
+  if (signal.aborted) return Object.assign(new Error(`the sign-in service at ${host} did not answer within ${Math.round(timeoutMs / 1000)} s`), { code: 'ETIMEDOUT' });
+  // fetch fails with "fetch failed"; the system's reason is its cause.
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return Object.assign(new Error(`the sign-in service at ${host} could not be reached: ${cause?.message ?? (error as Error).message}`), { code: cause?.code ?? 'ENETWORK' });
 }
 
 /** The private key of AZURE_CLIENT_CERT_PATH (a PEM file holding the key, and usually the certificate). */

@@ -7,7 +7,7 @@ import { cachedTokenGetter, type AccessTokenGetter, type IssuedToken } from './c
 import { deviceCodeTokenSource } from './device-code-flow.js';
 import { explainAuthFailure } from './explain-auth-failure.js';
 import { credentialWarnings } from './expiry-warnings.js';
-import { APP_SCOPES, msalConfiguration, readCertificate } from './msal-config.js';
+import { APP_SCOPES, msalConfiguration, readCertificate, signInNetwork } from './msal-config.js';
 import { readTokenFile } from './token-file.js';
 
 /** Raised when no token can be had: one sentence naming the setting to check, never a secret. */
@@ -59,10 +59,16 @@ function clientCredentialsSource(settings: Settings): (forceRefresh: boolean) =>
       ? { clientCertificate: readCertificate(settings.AZURE_CLIENT_CERT_PATH, settings.AZURE_CLIENT_CERT_THUMBPRINT) }
       : null;
   if (!credentials) throw new TokenError('AZURE_AUTH_FLOW is client-credentials but neither AZURE_CLIENT_SECRET nor AZURE_CLIENT_CERT_PATH is set');
-  const app = new ConfidentialClientApplication(msalConfiguration(settings, credentials));
+  const network = signInNetwork(settings);
+  const app = new ConfidentialClientApplication(msalConfiguration(settings, credentials, network));
   return async () => {
-    // Our own cache decides when to renew, so msal is always asked for a fresh token.
-    const result = await app.acquireTokenByClientCredential({ scopes: APP_SCOPES, skipCache: true });
+    let result;
+    try {
+      // Our own cache decides when to renew, so msal is always asked for a fresh token.
+      result = await app.acquireTokenByClientCredential({ scopes: APP_SCOPES, skipCache: true });
+    } catch (error) {
+      throw network.reasonFor(error);
+    }
     if (!result?.accessToken || !result.expiresOn) throw new Error('the token endpoint answered without an access token');
     return { accessToken: result.accessToken, expiresOn: result.expiresOn };
   };

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -110,6 +111,31 @@ describe('OAuth 2.0 (client credentials) end to end', () => {
     expect((await dovecot.list('INBOX')).length).toBe(sample.length);
     expectNoSecrets(result.stdout + result.stderr, wrong);
   });
+
+  it('a sign-in service that takes the connection and never answers ends the pass within IMAP_TIMEOUT_MS, with the fix', async () => {
+    await dovecot.seed('INBOX', sample);
+    const blackHole = net.createServer(() => undefined);
+    const held = new Set<net.Socket>();
+    blackHole.on('connection', (socket) => held.add(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = Date.now();
+      const result = await runCli(
+        ['once', '--now', NOW],
+        env({ AZURE_AUTHORITY_HOST: `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`, IMAP_TIMEOUT_MS: '2000' }),
+        { cwd: workDir, timeoutMs: 30_000 },
+      );
+      expect(result.signal).toBeNull();
+      expect(result.code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(result.stderr).toMatch(/the Microsoft sign-in service did not answer in time \(IMAP_TIMEOUT_MS\): check the network, any proxy, and AZURE_AUTHORITY_HOST \(ETIMEDOUT\)/);
+      expect(sink.messages).toHaveLength(0);
+      expect((await dovecot.list('INBOX')).length).toBe(sample.length);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => blackHole.close(resolve));
+    }
+  }, 40_000);
 });
 
 describe('doctor with OAuth 2.0', () => {
