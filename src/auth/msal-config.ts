@@ -99,12 +99,13 @@ export class SignInNetwork implements INetworkModule {
     private readonly plainHttpHost?: string,
   ) {}
 
-  sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
-    return this.send<T>(url, 'GET', options);
+  /** msal gives a timeout of its own to a few lookups (none that this configuration makes): the shorter wins. */
+  sendGetRequestAsync<T>(url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+    return this.send<T>(url, 'GET', options, timeout ? Math.min(timeout, this.timeoutMs) : this.timeoutMs);
   }
 
   sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
-    return this.send<T>(url, 'POST', options);
+    return this.send<T>(url, 'POST', options, this.timeoutMs);
   }
 
   /** What to explain for an error of msal: the network's own reason when msal only says network_error. */
@@ -112,24 +113,24 @@ export class SignInNetwork implements INetworkModule {
     return (error as { errorCode?: string })?.errorCode === 'network_error' && this.lastFailure ? this.lastFailure : error;
   }
 
-  private async send<T>(url: string, method: 'GET' | 'POST', options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+  private async send<T>(url: string, method: 'GET' | 'POST', options: NetworkRequestOptions | undefined, timeoutMs: number): Promise<NetworkResponse<T>> {
     try {
-      return await this.request<T>(url, method, options);
+      return await this.request<T>(url, method, options, timeoutMs);
     } catch (error) {
       this.lastFailure = error as Error;
       throw error;
     }
   }
 
-  private async request<T>(url: string, method: 'GET' | 'POST', options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
+  private async request<T>(url: string, method: 'GET' | 'POST', options: NetworkRequestOptions | undefined, timeoutMs: number): Promise<NetworkResponse<T>> {
     const host = this.plainHttpHost;
     const target = host ? url.replace(`https://${host}/`, `http://${host}/`) : url;
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const signal = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
       response = await fetch(target, { method, headers: options?.headers, signal, ...(method === 'POST' ? { body: options?.body ?? '' } : {}) });
     } catch (error) {
-      throw networkFailure(error, signal, url, this.timeoutMs);
+      throw networkFailure(error, signal, url, timeoutMs);
     }
     const headers: Record<string, string> = {};
     response.headers.forEach((value, key) => (headers[key] = value));
@@ -137,7 +138,7 @@ export class SignInNetwork implements INetworkModule {
     try {
       body = (await response.json()) as T;
     } catch (error) {
-      if (signal.aborted) throw networkFailure(error, signal, url, this.timeoutMs);
+      if (signal.aborted) throw networkFailure(error, signal, url, timeoutMs);
       throw Object.assign(new Error(`the sign-in service answered HTTP ${response.status} with something that is not a token answer`), { code: 'ENOTJSON' });
     }
     return { headers, body, status: response.status };

@@ -344,23 +344,42 @@ export class ImapSource implements MailSource {
     const client = this.requireClient();
     if (!(await client.list()).some((box) => box.path === folder)) return new Set();
     await client.mailboxOpen(folder);
-    const uids: number[] = [];
-    const found = new Set<string>();
+    const found = await this.findByMessageId(client, folder, messageIds);
+    const uids = [...found.values()].flat().map((copy) => copy.uid);
+    if (uids.length) await this.moveUids(uids, to);
+    return new Set(found.keys());
+  }
+
+  async sentCopies(messageIds: readonly string[]): Promise<Map<string, Date | null>> {
+    if (messageIds.length === 0) return new Map();
+    return this.guard('looking in the Sent folder for replies whose delivery was not confirmed', () => this.findSentCopies(messageIds));
+  }
+
+  private async findSentCopies(messageIds: readonly string[]): Promise<Map<string, Date | null>> {
+    const client = this.requireClient();
+    // RFC 6154: Exchange marks "Sent Items" \Sent, as Dovecot does its Sent folder.
+    const sent = (await client.list()).find((box) => box.specialUse === '\\Sent');
+    if (!sent) return new Map();
+    await client.mailboxOpen(sent.path, { readOnly: true });
+    const found = await this.findByMessageId(client, sent.path, messageIds);
+    return new Map([...found].map(([messageId, copies]) => [messageId, copies[0]!.savedAt]));
+  }
+
+  /** The messages of the open folder with exactly these Message-IDs, each copy's UID and INTERNALDATE, in UID order. */
+  private async findByMessageId(client: ImapFlow, folder: string, messageIds: readonly string[]): Promise<Map<string, Array<{ uid: number; savedAt: Date | null }>>> {
+    const found = new Map<string, Array<{ uid: number; savedAt: Date | null }>>();
     for (const messageId of messageIds) {
       const hits = await client.search({ header: { 'message-id': messageId } }, { uid: true });
       if (hits === false || hits === undefined) throw new MailSourceError(`the server refused to search ${folder}`, 'ECONNECTION');
       if (hits.length === 0) continue;
       // SEARCH HEADER matches a substring: only an exact Message-ID counts.
-      for await (const message of client.fetch(packUidSet(hits), { uid: true, envelope: true }, { uid: true })) {
-        const id = message.envelope?.messageId;
-        if (id === messageId) {
-          uids.push(message.uid);
-          found.add(id);
-        }
+      for await (const message of client.fetch(packUidSet(hits), { uid: true, envelope: true, internalDate: true }, { uid: true })) {
+        if (message.envelope?.messageId !== messageId) continue;
+        const savedAt = message.internalDate ? new Date(message.internalDate) : null;
+        found.set(messageId, [...(found.get(messageId) ?? []), { uid: message.uid, savedAt: savedAt && !Number.isNaN(savedAt.getTime()) ? savedAt : null }]);
       }
     }
     this.assertStillConnected(client);
-    if (uids.length) await this.moveUids(uids, to);
     return found;
   }
 

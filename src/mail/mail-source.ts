@@ -34,6 +34,12 @@ export interface MailSource {
    * Message-IDs it found there. Only a mailbox with folders has it (not a folder of .eml files).
    */
   moveByMessageId?(folder: string, messageIds: readonly string[], to: string): Promise<Set<string>>;
+  /**
+   * Which of these Message-IDs are in the mailbox's Sent folder (RFC 6154 \Sent), each with the time
+   * its copy was saved when the server gives one; empty when the mailbox has no Sent folder. Only a
+   * mailbox with folders has it.
+   */
+  sentCopies?(messageIds: readonly string[]): Promise<Map<string, Date | null>>;
   close(): Promise<void>;
 }
 

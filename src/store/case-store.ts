@@ -298,6 +298,17 @@ export class CaseStore {
     return this.statements.threadReplied.get(threadKey, since, countDryRun ? 1 : 0) !== undefined;
   }
 
+  /**
+   * Cases in review because their reply's delivery could not be confirmed (the worker stopped mid-send,
+   * or the SMTP connection dropped after the reply was handed over), put there since `since`.
+   */
+  unconfirmedReplies(since: number): Array<Pick<CaseRow, 'id' | 'reply_message_id'> & { reply_message_id: string }> {
+    return this.prepared(
+      `SELECT id, reply_message_id FROM cases WHERE status = 'review' AND updated_at >= ? AND reply_message_id IS NOT NULL
+         AND (reasons LIKE '%"rule":"delivery-not-confirmed"%' OR reasons LIKE '%"rule":"smtp.unconfirmed"%') ORDER BY id`,
+    ).all(since) as never;
+  }
+
   /** After a person's decision: the message waits in `folder` until a pass moves it to the folder of its new status. */
   markForRefile(id: number, folder: string): void {
     this.prepared('UPDATE cases SET refile_from = ? WHERE id = ?').run(folder, id);

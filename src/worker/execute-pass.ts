@@ -4,6 +4,7 @@ import type { ReplySender } from '../mail/reply-sender.js';
 import { checkpointAfterPass } from '../store/open-database.js';
 import type { PassCounts } from '../store/pass-log.js';
 import { killSwitchCheck } from './kill-switch.js';
+import { confirmSentReplies } from './confirm-sent-replies.js';
 import { refileDecided } from './refile-decided.js';
 import { runPass, type PassResult } from './run-pass.js';
 import { workerLease, type WorkerContext } from './worker-context.js';
@@ -69,8 +70,11 @@ export async function executePass(context: WorkerContext, source: MailSource, se
       },
     );
     if (!options.dryRun) {
-      // The pass's own work is done and recorded: a failure here leaves the messages where they
-      // are, marked, for the next pass.
+      // The pass's own work is done and recorded: a failure here leaves the cases as they are, and
+      // the messages where they are, marked, for the next pass.
+      await confirmSentReplies(store, source, policy, clock().getTime(), logger).catch((error: Error) =>
+        logger.warn({ err: { message: error.message } }, 'could not look in the Sent folder for replies whose delivery was not confirmed; they wait for a person'),
+      );
       await refileDecided(store, source, policy, logger).catch((error: Error) =>
         logger.warn({ err: { message: error.message } }, 'could not move decided messages out of the review folder; the next pass tries again'),
       );

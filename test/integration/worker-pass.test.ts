@@ -233,6 +233,27 @@ describe('exactly once across a crash', () => {
     expect(sink.messages).toHaveLength(1);
   });
 
+  it('a reply interrupted mid-send that is in the Sent folder is recorded replied on restart and filed, never resent', async () => {
+    const bloods = sample.find((m) => m.name === '01-bloods.eml')!;
+    await dovecot.seed('INBOX', [bloods.raw]);
+    const crashed = await once([], { PCN_CRASH_AT: 'after-smtp-accept' });
+    expect(crashed.signal).toBe('SIGKILL');
+    const [reply] = await sink.waitFor(1, 5000);
+    // What Exchange does with a message the mailbox submits over SMTP: a copy in Sent Items (\Sent).
+    await dovecot.seed('Sent', [reply!.raw]);
+
+    const restarted = await once();
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const [row] = cases();
+    expect(row?.status).toBe('replied');
+    expect(row?.note).toBe('the reply is in the Sent folder: it went out before its delivery could be confirmed');
+    expect((await dovecot.list('PCN/Review')).length).toBe(0);
+    expect((await dovecot.list('PCN/Replied')).length).toBe(1);
+    expect((await once()).code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    expect(cases()[0]?.status).toBe('replied');
+  });
+
   it('a worker killed after recording the case but before SMTP sends the reply once on restart', async () => {
     const bloods = sample.find((m) => m.name === '01-bloods.eml')!;
     await dovecot.seed('INBOX', [bloods.raw]);
@@ -278,6 +299,33 @@ describe('an SMTP server that refuses', () => {
     expect(row?.note).toMatch(/delivery not confirmed/);
     expect((await once()).code).toBe(0);
     // It arrived once: no resend by the SMTP client's own retry, nor by the next pass.
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it('a dropped connection: once the reply shows in the Sent folder, the next pass records it replied', async () => {
+    await dovecot.seed('INBOX', [sample.find((m) => m.name === '05-fitnote.eml')!.raw]);
+    sink.dropAfterDataNext(1);
+    expect((await once()).code).toBe(0);
+    expect(cases()[0]?.status).toBe('review');
+    // Another message whose Message-ID holds the reply's (IMAP SEARCH matches substrings) is no evidence.
+    const replyId = cases()[0]!.reply_message_id!;
+    const decoy = `From: rivermarsh.pcnalliance@nhs.net\r\nTo: ward9@northmere.nhs.uk\r\nSubject: decoy\r\nMessage-ID: <decoy@northmere.nhs.uk> ${replyId}\r\n\r\nnot the reply\r\n`;
+    expect(decoy).toContain(replyId);
+    await dovecot.seed('Sent', [decoy]);
+    expect((await once()).code).toBe(0);
+    expect(cases()[0]?.status).toBe('review');
+    await dovecot.seed('Sent', [sink.messages[0]!.raw]);
+    const next = await once();
+    expect(next.code, next.stderr).toBe(0);
+    const db = new Database(databasePath, { readonly: true });
+    const row = db.prepare('SELECT status, replied_at, note FROM cases').get() as { status: string; replied_at: number | null; note: string };
+    const events = db.prepare('SELECT status, actor FROM case_events ORDER BY id').all() as Array<{ status: string; actor: string }>;
+    db.close();
+    expect(row.status).toBe('replied');
+    // The time of the reply is when the server saved its copy (the test's real clock), not the pass's --now.
+    expect(row.replied_at).toBeGreaterThan(Date.parse(NOW));
+    expect(events.map((event) => event.status).slice(-2)).toEqual(['review', 'replied']);
+    expect((await dovecot.list('PCN/Replied')).length).toBe(1);
     expect(sink.messages).toHaveLength(1);
   });
 });
