@@ -61,6 +61,11 @@ interface ChaosOptions {
   faults?: (rng: () => number) => void;
   /** Share of runs that get a SIGKILL (the rest run until they end, or a fault ends them). */
   killProbability?: number;
+  /**
+   * Keep a copy of each reply the SMTP server accepts in the mailbox's Sent folder, as Exchange does,
+   * so that replies whose delivery was not confirmed can be found there (confirm-sent-replies.ts).
+   */
+  sentCopies?: boolean;
 }
 
 interface ChaosReport {
@@ -75,39 +80,46 @@ async function chaos(options: ChaosOptions): Promise<ChaosReport> {
   const env = (extra: Record<string, string> = {}) =>
     workerEnv({ imapPort: options.imapPort, caPath: dovecot.caPath, user: dovecot.user, password: dovecot.password, smtpPort: sink.port, databasePath, extra: { IMAP_TIMEOUT_MS: '4000', ...extra } });
   const seeded: LabelledMessage[] = [];
+  const copying: Array<Promise<void>> = [];
+  if (options.sentCopies) sink.onAccepted((raw) => copying.push(dovecot.seed('Sent', [raw])));
   let kills = 0;
   let runs = 0;
   let failedRuns = 0;
-  for (let round = 0; kills < options.minKills; round++) {
-    const messages = labelledCopies(`r${round}`, options.copiesPerRound);
-    seeded.push(...messages);
-    await dovecot.seed('INBOX', messages.map((m) => m.raw));
-    for (let attempt = 0; ; attempt++) {
-      expect(attempt, 'the inbox is processed within a bounded number of restarts').toBeLessThan(400);
-      options.faults?.(rng);
-      const crashAt = rng() < 0.2 ? CRASH_POINTS[Math.floor(rng() * CRASH_POINTS.length)]! : undefined;
-      const child = spawnCli(['once', '--now', SAMPLE_NOW], env(crashAt ? { PCN_CRASH_AT: crashAt } : {}));
-      const delay = 5 + Math.floor(rng() * options.maxDelayMs);
-      const kill = rng() < (options.killProbability ?? 1);
-      const timer = crashAt || !kill ? undefined : setTimeout(() => child.kill(), delay);
-      const result = await child.done;
-      clearTimeout(timer);
-      runs++;
-      if (process.env.HARDENING_VERBOSE) console.log(`run ${runs} +${delay}ms ${crashAt ?? ''} -> ${result.signal ?? result.code}`);
-      if (result.signal === 'SIGKILL') {
-        kills++;
-        continue;
+  try {
+    for (let round = 0; kills < options.minKills; round++) {
+      const messages = labelledCopies(`r${round}`, options.copiesPerRound);
+      seeded.push(...messages);
+      await dovecot.seed('INBOX', messages.map((m) => m.raw));
+      for (let attempt = 0; ; attempt++) {
+        expect(attempt, 'the inbox is processed within a bounded number of restarts').toBeLessThan(400);
+        options.faults?.(rng);
+        const crashAt = rng() < 0.2 ? CRASH_POINTS[Math.floor(rng() * CRASH_POINTS.length)]! : undefined;
+        const child = spawnCli(['once', '--now', SAMPLE_NOW], env(crashAt ? { PCN_CRASH_AT: crashAt } : {}));
+        const delay = 5 + Math.floor(rng() * options.maxDelayMs);
+        const kill = rng() < (options.killProbability ?? 1);
+        const timer = crashAt || !kill ? undefined : setTimeout(() => child.kill(), delay);
+        const result = await child.done;
+        clearTimeout(timer);
+        runs++;
+        if (process.env.HARDENING_VERBOSE) console.log(`run ${runs} +${delay}ms ${crashAt ?? ''} -> ${result.signal ?? result.code}`);
+        if (result.signal === 'SIGKILL') {
+          kills++;
+          continue;
+        }
+        if (result.code !== 0) {
+          // Only an injected network fault may end a pass with an error, and then with a clear exit 1.
+          expect(options.faults, `run ${runs} exited ${result.code} with no fault armed:\n${result.stderr}`).toBeDefined();
+          expect(result.code, result.stderr).toBe(1);
+          failedRuns++;
+          continue;
+        }
+        // A pass that finished on its own: the round is done once no kill landed and the inbox is empty.
+        if ((await dovecot.list('INBOX')).length === 0) break;
       }
-      if (result.code !== 0) {
-        // Only an injected network fault may end a pass with an error, and then with a clear exit 1.
-        expect(options.faults, `run ${runs} exited ${result.code} with no fault armed:\n${result.stderr}`).toBeDefined();
-        expect(result.code, result.stderr).toBe(1);
-        failedRuns++;
-        continue;
-      }
-      // A pass that finished on its own: the round is done once no kill landed and the inbox is empty.
-      if ((await dovecot.list('INBOX')).length === 0) break;
     }
+  } finally {
+    sink.onAccepted(undefined);
+    await Promise.allSettled(copying);
   }
   return { kills, runs, failedRuns, seeded };
 }
@@ -166,7 +178,8 @@ describe('crash anywhere', () => {
   it('SIGKILL at 100+ random instants and at every crash point: no message answered twice, none wrongly, none lost', async () => {
     const rng = seededRandom(SEED);
     console.log(`[crash] seed ${SEED} (rerun with HARDENING_SEED=${SEED})`);
-    const report = await chaos({ rng, minKills: 100, copiesPerRound: 3, imapPort: dovecot.tlsPort, maxDelayMs: 700 });
+    // HARDENING_SENT_COPIES=1: replies also land in the Sent folder (the test's figures with and without).
+    const report = await chaos({ rng, minKills: 100, copiesPerRound: 3, imapPort: dovecot.tlsPort, maxDelayMs: 700, sentCopies: process.env.HARDENING_SENT_COPIES === '1' });
     console.log(`[crash] ${report.kills} kills over ${report.runs} runs, ${report.seeded.length} messages`);
     expect(report.kills).toBeGreaterThanOrEqual(100);
     expect(report.seeded.length).toBeGreaterThanOrEqual(60);
@@ -184,6 +197,8 @@ describe('crash anywhere', () => {
       maxDelayMs: 1200,
       // Half the runs are left alone so the network faults, not the kills, end them.
       killProbability: 0.5,
+      // Replies whose delivery was not confirmed are looked for in the Sent folder, under the same faults.
+      sentCopies: true,
       faults: (r) => {
         if (r() < 0.3) sink.dropNextConnections(1 + Math.floor(r() * 2));
         // An IMAP conversation over a couple of dozen messages is some tens of kilobytes: cut inside it.

@@ -26,6 +26,8 @@ export interface FaultySmtpSink {
   /** The next n connections are refused with 421 as soon as they open (0 turns this off). */
   dropNextConnections(n: number): void;
   waitFor(n: number, ms: number): Promise<void>;
+  /** Called with each message the sink accepts, as it arrived (undefined: nobody). */
+  onAccepted(listener: ((raw: Buffer) => void) | undefined): void;
   clear(): void;
   stop(): Promise<void>;
 }
@@ -34,6 +36,7 @@ export async function startFaultySmtpSink(): Promise<FaultySmtpSink> {
   const messages: SinkMessage[] = [];
   let failures: Array<{ code: number; message: string }> = [];
   let drops = 0;
+  let accepted: ((raw: Buffer) => void) | undefined;
   const server = new SMTPServer({
     secure: false,
     authOptional: true,
@@ -72,6 +75,7 @@ export async function startFaultySmtpSink(): Promise<FaultySmtpSink> {
           text: parsed.text ?? '',
           html: typeof parsed.html === 'string' ? parsed.html : '',
         });
+        accepted?.(Buffer.concat(chunks));
         callback();
       });
     },
@@ -91,6 +95,9 @@ export async function startFaultySmtpSink(): Promise<FaultySmtpSink> {
     async waitFor(n, ms) {
       const until = Date.now() + ms;
       while (messages.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    },
+    onAccepted(listener) {
+      accepted = listener;
     },
     clear() {
       messages.length = 0;
