@@ -304,7 +304,9 @@ export class CaseStore {
    */
   unconfirmedReplies(since: number): Array<Pick<CaseRow, 'id' | 'reply_message_id'> & { reply_message_id: string }> {
     return this.prepared(
-      `SELECT id, reply_message_id FROM cases WHERE status = 'review' AND updated_at >= ? AND reply_message_id IS NOT NULL
+      // Read through the partial index cases_unconfirmed_replies (migration 8), whose conditions these repeat.
+      `SELECT id, reply_message_id FROM cases INDEXED BY cases_unconfirmed_replies
+         WHERE status = 'review' AND reply_message_id IS NOT NULL AND updated_at >= ?
          AND (reasons LIKE '%"rule":"delivery-not-confirmed"%' OR reasons LIKE '%"rule":"smtp.unconfirmed"%') ORDER BY id`,
     ).all(since) as never;
   }
