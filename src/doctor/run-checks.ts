@@ -96,7 +96,14 @@ async function checkToken(settings: Settings, options: DoctorOptions): Promise<{
 }
 
 async function checkImap(settings: Settings, policy: Policy | null, token: AccessTokenGetter | undefined, fix: boolean, noToken: boolean): Promise<CheckResult[]> {
-  const names = { login: 'IMAP login', mailbox: `Mailbox "${settings.IMAP_MAILBOX}" exists`, capabilities: 'Server capabilities', folders: 'Outcome folders', second: 'Second IMAP connection (read-only)' };
+  const names = {
+    login: 'IMAP login',
+    mailbox: `Mailbox "${settings.IMAP_MAILBOX}" exists`,
+    capabilities: 'Server capabilities',
+    folders: 'Outcome folders',
+    sent: 'Sent folder',
+    second: 'Second IMAP connection (read-only)',
+  };
   if (noToken && settings.IMAP_AUTH === 'oauth2') return Object.values(names).map((name) => skipped(name, 'needs an OAuth token first'));
   const source = createSource(settings, { kind: 'imap' }, token) as ImapSource;
   const results: CheckResult[] = [];
@@ -108,7 +115,7 @@ async function checkImap(settings: Settings, policy: Policy | null, token: Acces
       if (!(error instanceof MailSourceError)) throw error;
       if (error.code !== 'ENOMAILBOX') {
         results.push(fail(names.login, error.message, imapFix(error, settings.IMAP_AUTH === 'oauth2')));
-        return [...results, ...[names.mailbox, names.capabilities, names.folders, names.second].map((name) => skipped(name, 'needs the IMAP login first'))];
+        return [...results, ...[names.mailbox, names.capabilities, names.folders, names.sent, names.second].map((name) => skipped(name, 'needs the IMAP login first'))];
       }
       const folders = await source.listFolders().catch(() => [] as string[]);
       results.push(
@@ -118,11 +125,19 @@ async function checkImap(settings: Settings, policy: Policy | null, token: Acces
     }
     results.push(checkCapabilities(source.capabilities(), names.capabilities));
     results.push(await checkFolders(source, policy, fix, names.folders));
+    results.push(await checkSentFolder(source, names.sent));
     results.push(await checkSecondConnection(source, names.second));
     return results;
   } finally {
     await source.close();
   }
+}
+
+/** Not a failure when missing: replies whose delivery was not confirmed then wait for a person, as they always may. */
+async function checkSentFolder(source: ImapSource, name: string): Promise<CheckResult> {
+  const sent = await source.sentFolder();
+  if (sent) return pass(name, `"${sent}": a reply whose delivery was not confirmed (a crash mid-send) is looked for there before a person is asked`);
+  return skipped(name, 'no folder is marked as the Sent folder: a reply whose delivery was not confirmed waits for a person');
 }
 
 /** Not a failure when missing: a pass then reads through the first connection, only more slowly. */

@@ -152,6 +152,12 @@ export class ImapSource implements MailSource {
     return (await this.requireClient().list()).map((box) => box.path);
   }
 
+  /** The folder the server marks \Sent (RFC 6154), or null; for `doctor` and sentCopies(). */
+  async sentFolder(): Promise<string | null> {
+    // Exchange marks "Sent Items" so, as Dovecot marks its Sent folder.
+    return (await this.requireClient().list()).find((box) => box.specialUse === '\\Sent')?.path ?? null;
+  }
+
   /** Creates a folder unless it exists (the worker does this before its first move); for `doctor --fix`. */
   async createFolder(folder: string): Promise<void> {
     await this.ensureFolder(folder);
@@ -357,11 +363,10 @@ export class ImapSource implements MailSource {
 
   private async findSentCopies(messageIds: readonly string[]): Promise<Map<string, Date | null>> {
     const client = this.requireClient();
-    // RFC 6154: Exchange marks "Sent Items" \Sent, as Dovecot does its Sent folder.
-    const sent = (await client.list()).find((box) => box.specialUse === '\\Sent');
+    const sent = await this.sentFolder();
     if (!sent) return new Map();
-    await client.mailboxOpen(sent.path, { readOnly: true });
-    const found = await this.findByMessageId(client, sent.path, messageIds);
+    await client.mailboxOpen(sent, { readOnly: true });
+    const found = await this.findByMessageId(client, sent, messageIds);
     return new Map([...found].map(([messageId, copies]) => [messageId, copies[0]!.savedAt]));
   }
 

@@ -63,6 +63,8 @@ describe('doctor', () => {
     expect(result.stdout).toMatch(/✓ IMAP login: inbox@example.test/);
     expect(result.stdout).toMatch(/✓ Mailbox "INBOX" exists/);
     expect(result.stdout).toMatch(/✓ Server capabilities: MOVE, UIDPLUS, IDLE/);
+    // Exchange's "Sent Items", the test server's "Sent": the folder the server marks \Sent (RFC 6154).
+    expect(result.stdout).toMatch(/✓ Sent folder: "Sent": a reply whose delivery was not confirmed \(a crash mid-send\) is looked for there/);
     expect(result.stdout).toMatch(/✓ Second IMAP connection \(read-only\): opens and examines the mailbox read-only/);
     expect(result.stdout).toMatch(/✓ SMTP login \(nothing sent\)/);
     const one = await doctor({ IMAP_SECOND_CONNECTION: 'false' });
