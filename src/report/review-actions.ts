@@ -82,7 +82,7 @@ export async function approveCase(context: ReviewContext, id: string, sender: Re
     const certainlyNotSent = sendError.notAccepted;
     const why = certainlyNotSent
       ? `not sent: the mail server refused it (${sendError.response}); approve again later`
-      : `delivery not confirmed (${sendError.response}): check the Sent folder before approving again`;
+      : `delivery not confirmed (${sendError.response}): for a day, each pass looks for it in the Sent folder; check there before approving again`;
     store.transition(row.id, 'review', at, {
       actor: context.actor,
       from: ['sending'],

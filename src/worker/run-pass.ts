@@ -768,7 +768,7 @@ class Pass {
           this.counts.errors++;
           return 'decided';
         }
-        const note = sendError.kind === 'permanent' ? `the SMTP server refused the reply: ${sendError.response}` : `delivery not confirmed: ${sendError.response}`;
+        const note = sendError.kind === 'permanent' ? `the SMTP server refused the reply: ${sendError.response}` : `delivery not confirmed: ${sendError.response}; for a day, each pass looks for it in the Sent folder`;
         this.recipientReplies.withdrawn(reply.to);
         store.transition(id, 'review', this.nowMs(), {
           actor: this.options.actor,
@@ -788,7 +788,7 @@ class Pass {
     const { store, logger } = this.deps;
     const recovered: Array<Pick<CaseRow, 'mailbox' | 'uid_validity' | 'uid' | 'status'>> = [];
     for (const row of store.casesInStatus('sending')) {
-      const note = 'delivery not confirmed: the worker stopped while this reply was being sent. Check the Sent folder before approving.';
+      const note = 'delivery not confirmed: the worker stopped while this reply was being sent. For a day, each pass looks for it in the Sent folder; check there before approving.';
       store.transition(row.id, 'review', this.nowMs(), {
         actor: this.options.actor,
         from: ['sending'],
