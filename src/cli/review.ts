@@ -127,7 +127,7 @@ async function withReviewContext(settings: Settings, options: ActionOptions, act
   const { policy, templates } = loadPolicyAndTemplates(settings.POLICY_FILE, settings.TEMPLATES_DIR);
   const db = await openCaseLog(settings.DATABASE_PATH, { readonly: false });
   // An approval marks the reply `sending` before SMTP sees it: that commit must survive a power cut.
-  syncEveryCommit(db, true);
+  syncEveryCommit(db);
   try {
     const context: ReviewContext = {
       store: new CaseStore(db),

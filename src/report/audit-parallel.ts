@@ -251,21 +251,22 @@ interface AtomicsWithWaitAsync {
   waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }
 
-/** Waits, without blocking this thread's events, until the other thread has begun its read transaction or the export has stopped. */
-async function waitUntilThreadReads(shared: Int32Array): Promise<void> {
-  while (Atomics.load(shared, STOP) === 0 && Atomics.load(shared, THREAD_READING) === 0) {
-    const waiting = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(shared, THREAD_READING, 0);
+/**
+ * Waits, without blocking this thread's events (the other thread's exit among them), until slot
+ * `index` reaches `atLeast`; false when the export has stopped first (stopExport wakes both slots).
+ */
+async function waitForSlot(shared: Int32Array, index: number, atLeast: number): Promise<boolean> {
+  for (;;) {
+    if (Atomics.load(shared, STOP) !== 0) return false;
+    const value = Atomics.load(shared, index);
+    if (value >= atLeast) return true;
+    const waiting = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(shared, index, value);
     if (waiting.async) await waiting.value;
   }
 }
 
-/** Waits, without blocking this thread's events (the other thread's exit among them), until `group` or a later one is being written; false when the export has stopped. */
-async function waitForTurn(shared: Int32Array, group: number): Promise<boolean> {
-  for (;;) {
-    if (Atomics.load(shared, STOP) !== 0) return false;
-    const turn = Atomics.load(shared, TURN);
-    if (turn >= group) return true;
-    const waiting = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(shared, TURN, turn);
-    if (waiting.async) await waiting.value;
-  }
-}
+/** Until the other thread has begun its read transaction, or the export has stopped. */
+const waitUntilThreadReads = (shared: Int32Array): Promise<boolean> => waitForSlot(shared, THREAD_READING, 1);
+
+/** Until `group` or a later one is being written; false when the export has stopped. */
+const waitForTurn = (shared: Int32Array, group: number): Promise<boolean> => waitForSlot(shared, TURN, group);

@@ -93,8 +93,8 @@ export function configureWorkerConnection(db: Db): void {
  * after the reply left, and the next pass would send it again. Outside a transaction only (SQLite
  * refuses it inside one).
  */
-export function syncEveryCommit(db: Db, sync: boolean): void {
-  db.pragma(`synchronous = ${sync ? 'FULL' : 'NORMAL'}`);
+export function syncEveryCommit(db: Db): void {
+  db.pragma('synchronous = FULL');
 }
 
 /**
