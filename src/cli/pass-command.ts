@@ -52,7 +52,7 @@ export async function preparePass(options: PassCommandOptions, env: NodeJS.Proce
   // One parse thread: every body is parsed there, fast path included, while this thread keeps IMAP
   // and SQLite moving; each thread is its own V8 isolate (issue 7: RSS < 150 MB). It starts on the
   // first body to parse, not now.
-  const pool = createParsePool(1, { parse: { checkMimeShape: true } });
+  const pool = createParsePool(1, { parse: { checkMimeShape: true, onlyWhatTheWorkerReads: { keepWholeText: context.policy.data.logging.storeBodies } } });
 
   const run = async (control: { shouldStop?: () => boolean } = {}) => {
     busy = false;

@@ -26,6 +26,13 @@ export interface ParseMessageOptions {
    * it: the parse thread then scans the raw bytes, not the worker's main thread (issue 7).
    */
   checkMimeShape?: boolean;
+  /**
+   * Empty the answer's quoted history and footer, and its whole-body text unless `keepWholeText`.
+   * The worker reads the subject, the new text and attachment text (and the whole text only when the
+   * policy logs bodies), so its parse thread copies that much less back to the main thread (issue 7).
+   * Applied by parse-pool.ts and parse-worker.ts (worker-answer.ts), not by the parsers themselves.
+   */
+  onlyWhatTheWorkerReads?: { keepWholeText: boolean };
 }
 
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;

@@ -17,8 +17,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { MailMessage } from '../core/message.js';
-import { withMimeShapeProblems } from './mime-shape.js';
 import type { ParseMessageOptions } from './parse-message.js';
+import { answerForWorker } from './worker-answer.js';
 
 export interface ParsePool {
   /**
@@ -84,7 +84,7 @@ function createInThreadPool(parseOptions: ParseMessageOptions): ParsePool {
     parse: async (raw) => {
       if (closed) throw new ParseWorkerError('parse pool is closed');
       const { parseMessage } = await import('./parse-message.js');
-      return withMimeShapeProblems(raw, await parseMessage(raw, parseOptions), parseOptions);
+      return answerForWorker(raw, await parseMessage(raw, parseOptions), parseOptions);
     },
     close: async () => {
       closed = true;

@@ -7,8 +7,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { MailMessage } from '../core/message.js';
-import { withMimeShapeProblems } from './mime-shape.js';
 import { tryParseMessageFast, type ParseMessageOptions } from './parse-fast.js';
+import { answerForWorker } from './worker-answer.js';
 
 export interface ParseRequest {
   id: number;
@@ -21,10 +21,10 @@ let mailparserPath: Promise<MailparserPath> | null = null;
 
 async function parse(raw: Buffer, options: ParseMessageOptions): Promise<MailMessage> {
   const fast = tryParseMessageFast(raw, options);
-  if (fast) return withMimeShapeProblems(raw, fast, options);
+  if (fast) return answerForWorker(raw, fast, options);
   mailparserPath ??= import('./parse-message.js');
   const message = await mailparserPath.then((module) => module.parseMessageSlow(raw, options));
-  return withMimeShapeProblems(raw, message, options);
+  return answerForWorker(raw, message, options);
 }
 
 const port = parentPort;

@@ -1,8 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { classify } from '../../src/core/classify.js';
 import { parseMessage } from '../../src/mail/parse-message.js';
 import type { createParsePool as CreateParsePool } from '../../src/mail/parse-pool.js';
+import { loadPolicyFile } from '../../src/policy/load-policy.js';
 import { generateHostileCases } from '../fixtures/hostile/generate.js';
 
 // The threaded pool exists only in the build (under vitest the source pool parses in-thread), so this
@@ -24,6 +26,33 @@ describe('parse pool threads (dist)', () => {
       for (const [index, raw] of raws.entries()) expect(threaded[index]).toEqual(await parseMessage(raw));
     } finally {
       await pool.close();
+    }
+  });
+
+  it("the worker's slim answers leave out only text the classifier does not read: every decision is the same", async () => {
+    const loaded = loadPolicyFile('config/policy.example.yaml');
+    if (!loaded.policy) throw new Error(JSON.stringify(loaded.problems));
+    const now = new Date('2026-11-20T09:00:00Z');
+    // Every fixture, and each as if sent by a listed hospital, so that the body stage is reached.
+    const raws = files.flatMap((name) => {
+      const raw = readFileSync(`${fixtures}${name}`);
+      return [raw, Buffer.from(raw.toString('latin1').replace(/^From:.*$/im, 'From: Renal Secretaries <renal.secretaries@northmere.nhs.uk>'), 'latin1')];
+    });
+    for (const keepWholeText of [false, true]) {
+      const pool = createParsePool(1, { parse: { onlyWhatTheWorkerReads: { keepWholeText } } });
+      try {
+        const slim = await Promise.all(raws.map((raw) => pool.parse(Buffer.from(raw))));
+        let withHistory = 0;
+        for (const [index, raw] of raws.entries()) {
+          const full = await parseMessage(raw);
+          if (full.quotedText || full.footerText) withHistory++;
+          expect(slim[index]).toEqual({ ...full, quotedText: '', footerText: '', text: keepWholeText ? full.text : '' });
+          expect(classify(slim[index]!, loaded.policy, now)).toEqual(classify(full, loaded.policy, now));
+        }
+        expect(withHistory, 'fixtures with history or a footer to leave out').toBeGreaterThan(4);
+      } finally {
+        await pool.close();
+      }
     }
   });
 

@@ -378,6 +378,45 @@ describe('dry run', () => {
     await sink.waitFor(REPLIED.length, 10_000);
     expect(sink.messages).toHaveLength(REPLIED.length);
   });
+
+  it('a policy that logs bodies keeps each whole body, history and disclaimer included, NHS numbers masked; the example policy keeps none', async () => {
+    // The parse thread leaves out of its answer the text the worker does not read, unless bodies are logged.
+    const bloods = sample.find((m) => m.name === '01-bloods.eml')!.raw.toString('utf8');
+    const withHistory = bloods
+      .replace(/^Message-ID:.*$/m, 'Message-ID: <history-bodies@northmere.nhs.uk>')
+      .replace(
+        /Northmere University Hospitals NHS Trust\s*$/,
+        'Northmere University Hospitals NHS Trust\n\nThis e-mail and any attachments are confidential and intended solely for the addressee.\n\n' +
+          '-----Original Message-----\nFrom: Renal Clinic <renal.clinic@northmere.nhs.uk>\nSent: 12 November 2026 09:00\nSubject: Clinic list\n\nEarlier note about the renal clinic list for Thursday.\n',
+      );
+    await dovecot.seed('INBOX', [Buffer.from(withHistory)]);
+    const loggingPolicy = path.join(workDir, 'policy-store-bodies.yaml');
+    const example = fs.readFileSync(path.join(REPO_ROOT, 'config/policy.example.yaml'), 'utf8');
+    expect(example).toContain('storeBodies: false');
+    fs.writeFileSync(loggingPolicy, example.replace('storeBodies: false', 'storeBodies: true'));
+    const storedBody = (database: string) => {
+      const db = new Database(database, { readonly: true });
+      try {
+        return (db.prepare('SELECT body, status FROM cases WHERE message_id = ?').get('<history-bodies@northmere.nhs.uk>') as { body: string | null; status: string }) ?? null;
+      } finally {
+        db.close();
+      }
+    };
+
+    const logged = await once(['--dry-run'], { POLICY_FILE: loggingPolicy });
+    expect(logged.code, logged.stderr).toBe(0);
+    const kept = storedBody(databasePath);
+    expect(kept.status).toBe('would_reply');
+    expect(kept.body).toContain('Could the GP practice please arrange a repeat U&E');
+    expect(kept.body).toContain('intended solely for the addressee');
+    expect(kept.body).toContain('Earlier note about the renal clinic list for Thursday.');
+    expect(kept.body).not.toContain('999 151 3345');
+
+    databasePath = path.join(workDir, 'default.sqlite');
+    const plain = await once(['--dry-run']);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(storedBody(databasePath)).toEqual({ body: null, status: 'would_reply' });
+  });
 });
 
 describe('the scheduled worker', () => {
