@@ -45,6 +45,12 @@ export interface MessageHeaders {
   headers: Record<string, string[]>;
 }
 
+/**
+ * In the worker's passes the parse thread leaves out what the pass never reads (src/mail/worker-answer.ts):
+ * `quotedText` and `footerText` are empty there, and `text` too unless the policy logs bodies. A rule
+ * that should read them must change that first (test/integration/parse-pool-threads.test.ts checks that
+ * every decision is the same either way).
+ */
 export interface MailMessage extends MessageHeaders {
   /** Whole text body: text/plain, or HTML turned into text. */
   text: string;
