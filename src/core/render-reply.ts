@@ -2,6 +2,7 @@ import type { Classification } from './classification.js';
 import type { MessageHeaders } from './message.js';
 import type { Policy } from '../policy/policy.js';
 import type { CompiledTemplates } from '../reply/compile-templates.js';
+import { formatUkDate } from './uk-time.js';
 
 export interface RenderedReply {
   from: string;
@@ -56,7 +57,7 @@ export function renderReply(input: ReplyInput, policy: Policy, templates: Compil
     clauses: category.clauses.map((id) => ({ id, text: data.contract.clauses[id] ?? '' })),
     original: {
       subject: oneLine(input.headers.subject),
-      date: input.headers.date ? formatDate(input.headers.date) : '',
+      date: input.headers.date ? formatUkDate(input.headers.date) : '',
       quote: shortQuote(input.quoteSource),
     },
     policyVersion: data.policy.version,
@@ -108,11 +109,4 @@ function shortQuote(text: string): string {
   const cut = flat.slice(0, MAX_QUOTE_CHARS);
   const lastSpace = cut.lastIndexOf(' ');
   return `${cut.slice(0, lastSpace > 200 ? lastSpace : MAX_QUOTE_CHARS)} ...`;
-}
-
-// One formatter for every reply: toLocaleDateString builds a new one on each call (costly in a backlog).
-const UK_DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
-
-function formatDate(date: Date): string {
-  return UK_DATE.format(date);
 }

@@ -3,6 +3,8 @@
  * a verdict with plain reasons out. `status` prints it and exits non-zero when unhealthy, so a
  * monitor (or a person) notices that replies have stopped.
  */
+import { ukLocalTime } from '../core/uk-time.js';
+
 export interface PassSummary {
   startedAt: number;
   finishedAt: number | null;
@@ -55,10 +57,9 @@ export function assessHealth(passes: readonly PassSummary[], rules: HealthRules,
 export function withinWorkingHours(now: Date, workingHours: string): boolean {
   const match = /^(\d{2}):(\d{2})-(\d{2}):(\d{2})$/.exec(workingHours);
   if (!match) return true;
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
-  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? '';
-  if (get('weekday') === 'Sat' || get('weekday') === 'Sun') return false;
-  const minutes = Number(get('hour')) * 60 + Number(get('minute'));
+  const local = ukLocalTime(now);
+  if (local.weekday === 0 || local.weekday === 6) return false;
+  const minutes = local.hour * 60 + local.minute;
   const start = Number(match[1]) * 60 + Number(match[2]);
   const end = Number(match[3]) * 60 + Number(match[4]);
   return minutes >= start && minutes < end;
