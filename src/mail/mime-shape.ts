@@ -23,11 +23,23 @@ export function mimeShapeProblems(raw: Buffer, pieceBytes = PIECE_BYTES): string
   const multiparts = multipartHeaderCount(raw, pieceBytes);
   if (multiparts > MAX_MULTIPART_PARTS) problems.push(`${multiparts} multipart sections (more than ${MAX_MULTIPART_PARTS}): an unusual structure, left for a person`);
   // UTF-7 (RFC 2152) is obsolete for mail bodies and a known way to smuggle markup past filters.
-  // Every match holds "-7", which base64 never does: only a message with one is read whole.
-  if (raw.includes('-7') && /charset\s*=\s*"?utf-7/i.test(raw.toString('latin1'))) problems.push('a part is declared as UTF-7, an obsolete charset used to hide markup: left for a person');
+  // Every match holds "utf-7": only a message with one (any case) is read whole.
+  if (mayNameUtf7(raw) && /charset\s*=\s*"?utf-7/i.test(raw.toString('latin1'))) problems.push('a part is declared as UTF-7, an obsolete charset used to hide markup: left for a person');
   const depth = htmlNestingDepth(raw, pieceBytes);
   if (depth > MAX_HTML_NESTING) problems.push(`HTML nested ${depth} levels deep (more than ${MAX_HTML_NESTING}): an HTML bomb or a broken message, left for a person`);
   return problems;
+}
+
+/**
+ * Whether "utf-7" occurs, ASCII case ignored, found through its "-7" without a string of the
+ * message: a Message-ID or a date can hold "-7", and a large message turned into one string costs
+ * fresh memory (above).
+ */
+function mayNameUtf7(raw: Buffer): boolean {
+  for (let at = raw.indexOf('-7', 3); at !== -1; at = raw.indexOf('-7', at + 1)) {
+    if ((raw[at - 3]! | 0x20) === 0x75 && (raw[at - 2]! | 0x20) === 0x74 && (raw[at - 1]! | 0x20) === 0x66) return true;
+  }
+  return false;
 }
 
 /** Lines that start `Content-Type: multipart/`, read in pieces that end at a line's end. */

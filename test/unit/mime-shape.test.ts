@@ -44,7 +44,7 @@ function wholeTextProblems(raw: Buffer): string[] {
 }
 
 describe('mimeShapeProblems read in pieces', () => {
-  const tokens = ['<div>', '</div>', '<p/>', '<span class="a">', '</span>', '<div <p', '<b <i>', '</td', '>', '<blockquote ' + 'x'.repeat(480) + '>', '<div ' + 'y'.repeat(600) + '>', 'x', ' ', '\r\n', '\r', '\n', 'Content-Type: multipart/mixed\r\n', 'content-type:\tMULTIPART/alt', 'charset=\r\n "UTF-7"', '-7', 'QUJD'.repeat(40)];
+  const tokens = ['<div>', '</div>', '<p/>', '<span class="a">', '</span>', '<div <p', '<b <i>', '</td', '>', '<blockquote ' + 'x'.repeat(480) + '>', '<div ' + 'y'.repeat(600) + '>', 'x', ' ', '\r\n', '\r', '\n', 'Content-Type: multipart/mixed\r\n', 'content-type:\tMULTIPART/alt', 'charset=\r\n "UTF-7"', '-7', 'charset=uTf-7', 'Utf', 'uTF', 'x-7', 'charset=', 'QUJD'.repeat(40)];
   let seed = 11;
   const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const randomMessage = (length: number): Buffer => Buffer.from(Array.from({ length }, () => tokens[Math.floor(next() * tokens.length)]).join(''), 'latin1');
