@@ -4,7 +4,7 @@
  *
  * Mix (per 100): 45 workload-shift requests from listed hospitals, 20 letters (discharge and clinic),
  * 15 non-hospital (patients, practices, the ICB), 10 automatic (out-of-office, notifications),
- * 5 lookalike/odd senders, 5 urgent. Every 20th message carries a ~200 KB PDF-like attachment.
+ * 5 lookalike/odd senders, 5 urgent. Every 20th message carries a ~200 KB PDF attachment (options.pdf).
  * Text messages are about 4.7 KB (quoted history and the trust disclaimer included), as measured
  * in the testbed's baseline.
  */
@@ -16,6 +16,12 @@ export interface CorpusOptions {
   /** Message-ID namespace, so two corpora never share IDs. */
   tag: string;
   seed?: number;
+  /**
+   * The attachments: 'like' (the default, every figure in BENCHMARKS.md) is random bytes behind a PDF
+   * header, which the worker reports as "Invalid PDF structure"; 'valid' is a one-page letter whose
+   * text is read and whose 200 KB image is skipped, as a trust's letter would be (BENCH_PDF=valid).
+   */
+  pdf?: 'like' | 'valid';
 }
 
 export interface CorpusMessage {
@@ -95,6 +101,44 @@ function pdfLike(random: () => number, text: string): Buffer {
   const body = Buffer.alloc(200 * 1024);
   for (let i = 0; i < body.length; i += 4) body.writeUInt32LE((random() * 0xffffffff) >>> 0, i);
   return Buffer.concat([head, body, Buffer.from('\nendstream endobj\n%%EOF\n', 'latin1')]);
+}
+
+/**
+ * A valid one-page PDF of the same size: a short letter in Helvetica (text a rule reads, with no
+ * request or urgency cue in it) and a 200 KB image XObject of the same random bytes, with a correct
+ * cross-reference table.
+ */
+function pdfValid(random: () => number): Buffer {
+  const image = Buffer.alloc(200 * 1024);
+  for (let i = 0; i < image.length; i += 4) image.writeUInt32LE((random() * 0xffffffff) >>> 0, i);
+  const pixels = image.subarray(0, 320 * 213 * 3);
+  const content = 'BT /F1 11 Tf 72 770 Td 14 TL (Outpatient clinic letter) Tj T* (Copy for the patient record.) Tj ET\nq 320 213 0 0 72 500 cm /Im1 Do Q';
+  const parts: Buffer[] = [];
+  const offsets: number[] = [];
+  let length = 0;
+  const add = (chunk: string | Buffer): void => {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+    parts.push(bytes);
+    length += bytes.length;
+  };
+  const object = (num: number, body: string | Buffer[]): void => {
+    offsets[num] = length;
+    add(`${num} 0 obj\n`);
+    if (typeof body === 'string') add(body);
+    else body.forEach(add);
+    add('\nendobj\n');
+  };
+  add('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n');
+  object(1, '<< /Type /Catalog /Pages 2 0 R >>');
+  object(2, '<< /Type /Pages /Kids [3 0 R] /Count 1 >>');
+  object(3, '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> /XObject << /Im1 6 0 R >> >> /Contents 4 0 R >>');
+  object(4, `<< /Length ${content.length} >>\nstream\n${content}\nendstream`);
+  object(5, '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>');
+  object(6, [Buffer.from(`<< /Type /XObject /Subtype /Image /Width 320 /Height 213 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length ${pixels.length} >>\nstream\n`, 'latin1'), pixels, Buffer.from('\nendstream', 'latin1')]);
+  const xref = length;
+  add(`xref\n0 7\n0000000000 65535 f \n${offsets.slice(1).map((offset) => `${String(offset).padStart(10, '0')} 00000 n \n`).join('')}`);
+  add(`trailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`);
+  return Buffer.concat(parts);
 }
 
 function wrapBase64(data: Buffer): string {
@@ -178,7 +222,7 @@ export function generateCorpus(options: CorpusOptions): CorpusMessage[] {
           `${headers.join('\r\n')}\r\nContent-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n--${boundary}\r\nContent-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${text}\r\n--${boundary}\r\nContent-Type: application/pdf; name="letter-${index}.pdf"\r\nContent-Disposition: attachment; filename="letter-${index}.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n`,
           'utf8',
         ),
-        Buffer.from(wrapBase64(pdfLike(random, subject)), 'latin1'),
+        Buffer.from(wrapBase64(options.pdf === 'valid' ? pdfValid(random) : pdfLike(random, subject)), 'latin1'),
         Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'),
       ]);
     } else {

@@ -6,6 +6,7 @@ import { extractText, getDocumentProxy } from 'unpdf';
 import { describe, expect, it } from 'vitest';
 import { fastPdfText } from '../../src/mail/pdf-fast-text.js';
 import { extractPdfText } from '../../src/mail/pdf-text.js';
+import { generateCorpus } from '../../bench/generate-corpus.js';
 
 // The fast path must give exactly what unpdf gives (extractText, pages merged), so every case runs
 // both and compares. Where the fast path declines (null), unpdf is what production uses.
@@ -476,6 +477,20 @@ describe('the benchmark corpus "PDF-like" attachment', () => {
 
   it('extractPdfText reports it as before', async () => {
     expect(await extractPdfText(pdfLike())).toEqual({ ok: false, problem: 'PDF text could not be extracted: Invalid PDF structure.' });
+  });
+});
+
+describe('the benchmark corpus "valid" attachment (BENCH_PDF=valid)', () => {
+  it('is read by the fast path as unpdf reads it', async () => {
+    const corpus = generateCorpus({ count: 40, newest: new Date('2026-11-20T09:00:00Z'), spreadDays: 5, tag: 'pdf', pdf: 'valid' });
+    const withPdf = corpus.filter((message) => message.raw.includes('application/pdf'));
+    expect(withPdf).toHaveLength(2);
+    for (const message of withPdf) {
+      const [attachment] = (await simpleParser(message.raw)).attachments;
+      const fast = fastPdfText(attachment!.content);
+      expect(fast).toEqual({ ok: true, text: 'Outpatient clinic letter\nCopy for the patient record.' });
+      expect(await unpdfText(attachment!.content)).toEqual({ text: (fast as { text: string }).text });
+    }
   });
 });
 
