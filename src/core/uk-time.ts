@@ -1,7 +1,7 @@
 /**
  * The UK's civil time (Europe/London) without Intl. An Intl.DateTimeFormat loads ICU's locale and
- * time-zone data, 3-6 MB of the worker's peak memory in a dry run (issue 7: RSS < 150 MB), for
- * the date in a reply and the working-hours check. Pure.
+ * time-zone data, 7-9 MB of the worker's peak memory in a dry run (issue 7: RSS < 150 MB;
+ * BENCHMARKS.md), for the date in a reply and the working-hours check. Pure.
  *
  * The rule is the UK's since 1996 (the Summer Time orders, matching the EU's directive): British
  * Summer Time, UTC+1, from 01:00 UTC on the last Sunday in March to 01:00 UTC on the last Sunday in
@@ -39,7 +39,7 @@ function ruleCovers(date: Date): boolean {
   return year >= FIRST_RULE_YEAR && year <= LAST_RULE_YEAR;
 }
 
-/** Minutes ahead of UTC in the UK at `date` (0 or 60), for a date the rule covers. */
+/** How far the UK's clocks are ahead of UTC at `date` (none, or an hour), for a date the rule covers. */
 function offsetMs(date: Date): number {
   const year = date.getUTCFullYear();
   const at = date.getTime();
@@ -56,11 +56,14 @@ function ukLocalTimeFromIntl(date: Date): UkLocalTime {
   return { year: Number(get('year')), month: Number(get('month')), day: Number(get('day')), weekday: WEEKDAYS.indexOf(get('weekday')), hour: Number(get('hour')), minute: Number(get('minute')) };
 }
 
-/** The date and time on a clock in the UK at `date`. */
-export function ukLocalTime(date: Date): UkLocalTime {
-  if (!ruleCovers(date)) return ukLocalTimeFromIntl(date);
+function ukLocalTimeByRule(date: Date): UkLocalTime {
   const local = new Date(date.getTime() + offsetMs(date));
   return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate(), weekday: local.getUTCDay(), hour: local.getUTCHours(), minute: local.getUTCMinutes() };
+}
+
+/** The date and time on a clock in the UK at `date`. */
+export function ukLocalTime(date: Date): UkLocalTime {
+  return ruleCovers(date) ? ukLocalTimeByRule(date) : ukLocalTimeFromIntl(date);
 }
 
 /** "16 November 2026": the day `date` fell on in the UK, as en-GB writes it in full. */
@@ -69,6 +72,6 @@ export function formatUkDate(date: Date): string {
     intlDate ??= new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
     return intlDate.format(date);
   }
-  const { year, month, day } = ukLocalTime(date);
+  const { year, month, day } = ukLocalTimeByRule(date);
   return `${day} ${MONTH_NAMES[month - 1]!} ${year}`;
 }
