@@ -12,6 +12,10 @@
  * never guesses.
  *
  * Pure and synchronous; node:zlib is the only dependency.
+ *
+ * It reads bytes, not a string of them: a PDF is mostly one large image or font stream, and a
+ * latin1 string of a 200 KB file is a large V8 object in fresh memory each time (about 1 ms a PDF
+ * on the servers measured, more than the rest of the reading). Only tokens become strings.
  */
 import { inflateSync } from 'node:zlib';
 
@@ -56,9 +60,9 @@ export function fastPdfText(bytes: Uint8Array, onDecline?: (reason: string) => v
 
 function readPdf(bytes: Uint8Array): FastPdfText {
   if (bytes.length > MAX_INPUT_BYTES) notSure('too large');
-  const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+  const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   // 7.5.2: pdf.js looks for the header in the first 1024 bytes.
-  if (!source.slice(0, 1024).includes('%PDF-')) notSure('no header');
+  if (!source.subarray(0, 1024).includes('%PDF-')) notSure('no header');
   // 7.6: encryption is not read here.
   if (source.includes('/Encrypt')) notSure('encrypted');
   if (!mayHaveCatalog(source)) return { ok: false, pdfjsError: 'Invalid PDF structure.' };
@@ -71,7 +75,7 @@ function readPdf(bytes: Uint8Array): FastPdfText {
  * (XRef.indexObjects). A name could spell Root with #-escapes (7.3.5), so any /R# counts too, and
  * a cross-reference stream could point into compressed objects this check cannot see.
  */
-function mayHaveCatalog(source: string): boolean {
+function mayHaveCatalog(source: Buffer): boolean {
   return ['trailer', '/Root', '/R#', '/XRef'].some((word) => source.includes(word));
 }
 
@@ -108,22 +112,48 @@ for (const code of [0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]) CHARACTER_CLASS[code] =
 for (const code of [0x28, 0x29, 0x3c, 0x3e, 0x5b, 0x5d, 0x7b, 0x7d, 0x2f, 0x25]) CHARACTER_CLASS[code] = DELIMITER;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 
-/** Every char of the lexed text is one byte (latin1), so the table covers it. */
-function isRegular(code: number): boolean {
-  return CHARACTER_CLASS[code] === REGULAR;
+function isRegular(code: number | undefined): boolean {
+  return CHARACTER_CLASS[code as number] === REGULAR;
 }
 
+function isWhitespace(code: number | undefined): boolean {
+  return CHARACTER_CLASS[code as number] === WHITESPACE;
+}
+
+function isDigit(code: number | undefined): boolean {
+  return code !== undefined && code >= 0x30 && code <= 0x39;
+}
+
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+
+/** The bytes from `start` to `end` as a string, a char per byte; clamped to the data, as String.slice is. */
+function latin1(data: Buffer, start: number, end: number): string {
+  const to = Math.min(end, data.length);
+  const from = Math.min(Math.max(start, 0), to);
+  // latin1Slice is what toString('latin1') calls, without its argument handling: tokens are many.
+  return (data as Latin1Buffer).latin1Slice(from, to);
+}
+
+const BACKSLASH = 0x5c;
+const OPEN_PAREN = 0x28;
+const CLOSE_PAREN = 0x29;
+const LESS_THAN = 0x3c;
+const GREATER_THAN = 0x3e;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** A lexer over bytes (the file, or a decoded stream); `end` may lie past the data, which then reads as nothing lexable. */
 class Lexer {
   constructor(
-    readonly text: string,
+    readonly text: Buffer,
     public pos: number,
     readonly end = text.length,
   ) {}
 
   skipSpaceAndComments(): void {
     while (this.pos < this.end) {
-      const code = this.text.charCodeAt(this.pos);
-      if (CHARACTER_CLASS[code] === WHITESPACE) this.pos++;
+      const code = this.text[this.pos];
+      if (isWhitespace(code)) this.pos++;
       else if (code === 0x25) this.skipComment();
       else return;
     }
@@ -131,8 +161,8 @@ class Lexer {
 
   private skipComment(): void {
     while (this.pos < this.end) {
-      const code = this.text.charCodeAt(this.pos);
-      if (code === 0x0a || code === 0x0d) return;
+      const code = this.text[this.pos];
+      if (code === LF || code === CR) return;
       this.pos++;
     }
   }
@@ -140,29 +170,34 @@ class Lexer {
   next(): Token | undefined {
     this.skipSpaceAndComments();
     if (this.pos >= this.end) return undefined;
-    const char = this.text[this.pos];
-    switch (char) {
-      case '(':
+    switch (this.text[this.pos]) {
+      case OPEN_PAREN:
         return this.literalString();
-      case '<':
-        if (this.text[this.pos + 1] === '<') {
+      case LESS_THAN:
+        if (this.text[this.pos + 1] === LESS_THAN) {
           this.pos += 2;
           return '<<';
         }
         return this.hexString();
-      case '>':
-        if (this.text[this.pos + 1] !== '>') notSure('stray >');
+      case GREATER_THAN:
+        if (this.text[this.pos + 1] !== GREATER_THAN) notSure('stray >');
         this.pos += 2;
         return '>>';
-      case '[':
-      case ']':
-      case '{':
-      case '}':
+      case 0x5b:
         this.pos++;
-        return char;
-      case '/':
+        return '[';
+      case 0x5d:
+        this.pos++;
+        return ']';
+      case 0x7b:
+        this.pos++;
+        return '{';
+      case 0x7d:
+        this.pos++;
+        return '}';
+      case 0x2f:
         return this.name();
-      case ')':
+      case CLOSE_PAREN:
         return notSure('stray )');
       default:
         return this.numberOrKeyword();
@@ -171,8 +206,8 @@ class Lexer {
 
   private regularRun(): string {
     const start = this.pos;
-    while (this.pos < this.end && isRegular(this.text.charCodeAt(this.pos))) this.pos++;
-    return this.text.slice(start, this.pos);
+    while (this.pos < this.end && isRegular(this.text[this.pos])) this.pos++;
+    return latin1(this.text, start, this.pos);
   }
 
   private numberOrKeyword(): number | Keyword {
@@ -195,9 +230,9 @@ class Lexer {
 
   /** 7.3.4.3: hexadecimal strings; white space ignored, an odd final digit taken as followed by 0. */
   private hexString(): PdfString {
-    const close = this.text.indexOf('>', this.pos + 1);
+    const close = this.text.indexOf(GREATER_THAN, this.pos + 1);
     if (close < 0 || close >= this.end) notSure('unterminated hex string');
-    const digits = this.text.slice(this.pos + 1, close).replace(/[\0\t\n\f\r ]+/g, '');
+    const digits = latin1(this.text, this.pos + 1, close).replace(/[\0\t\n\f\r ]+/g, '');
     if (!/^[0-9A-Fa-f]*$/.test(digits)) notSure('bad hex string');
     this.pos = close + 1;
     return new PdfString(hexToBytes(digits.length % 2 ? `${digits}0` : digits));
@@ -211,16 +246,16 @@ class Lexer {
     let pos = this.pos + 1;
     let runStart = pos;
     while (pos < this.end) {
-      const char = text[pos];
-      if (char === '\\') {
-        out.push(text.slice(runStart, pos));
+      const code = text[pos];
+      if (code === BACKSLASH) {
+        out.push(latin1(text, runStart, pos));
         pos = this.escape(pos + 1, out);
         runStart = pos;
         continue;
       }
-      if (char === '(') depth++;
-      else if (char === ')' && --depth === 0) {
-        out.push(text.slice(runStart, pos));
+      if (code === OPEN_PAREN) depth++;
+      else if (code === CLOSE_PAREN && --depth === 0) {
+        out.push(latin1(text, runStart, pos));
         this.pos = pos + 1;
         return new PdfString(out.join(''));
       }
@@ -231,25 +266,31 @@ class Lexer {
 
   /** One escape after a backslash at `pos - 1`; returns where reading goes on. */
   private escape(pos: number, out: string[]): number {
-    const char = this.text[pos];
-    const simple = char === undefined ? undefined : SIMPLE_ESCAPES[char];
+    const code = this.text[pos];
+    if (code === undefined) return notSure('unterminated string');
+    const char = String.fromCharCode(code);
+    const simple = SIMPLE_ESCAPES[char];
     if (simple !== undefined) {
       out.push(simple);
       return pos + 1;
     }
-    if (char !== undefined && char >= '0' && char <= '7') {
-      let digits = char;
-      while (digits.length < 3 && /[0-7]/.test(this.text[pos + digits.length] ?? '')) digits += this.text[pos + digits.length];
+    if (isOctalDigit(code)) {
+      let value = 0;
+      let length = 0;
+      for (; length < 3 && isOctalDigit(this.text[pos + length]); length++) value = value * 8 + this.text[pos + length]! - 0x30;
       // pdf.js keeps the low byte of an overflowing \ddd (e.g. \777).
-      out.push(String.fromCharCode(parseInt(digits, 8) & 0xff));
-      return pos + digits.length;
+      out.push(String.fromCharCode(value & 0xff));
+      return pos + length;
     }
-    if (char === '\r') return this.text[pos + 1] === '\n' ? pos + 2 : pos + 1; // line continuation
-    if (char === '\n') return pos + 1;
-    if (char === undefined) notSure('unterminated string');
+    if (code === CR) return this.text[pos + 1] === LF ? pos + 2 : pos + 1; // line continuation
+    if (code === LF) return pos + 1;
     out.push(char); // an unknown escape stands for the character itself
     return pos + 1;
   }
+}
+
+function isOctalDigit(code: number | undefined): boolean {
+  return code !== undefined && code >= 0x30 && code <= 0x37;
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = {
@@ -338,8 +379,8 @@ function nameOf(value: PdfValue | undefined): string | undefined {
 interface IndexedObject {
   gen: number;
   value: PdfValue;
-  /** Raw (still encoded) stream data, one char per byte. */
-  stream?: string;
+  /** Raw (still encoded) stream data: a view of the file's bytes. */
+  stream?: Buffer;
   /** Where its "N G obj" starts, for an object not in an object stream. */
   offset?: number;
   /** The object stream holding it, and its place there (7.5.7). */
@@ -349,7 +390,72 @@ interface IndexedObject {
 /** One entry of the cross-reference data pdf.js reads (7.5.4 table, 7.5.8.3 stream). */
 type XrefEntry = { type: 'free' } | { type: 'plain'; offset: number; gen: number } | { type: 'compressed'; stream: number; index: number };
 
-const OBJECT_OR_TRAILER = /(?<![0-9])(\d+)[\0\t\n\f\r ]+(\d+)[\0\t\n\f\r ]+obj(?![^\0\t\n\f\r ()<>[\]{}/%])|(?<![^\0\t\n\f\r ()<>[\]{}/%])trailer(?![^\0\t\n\f\r ()<>[\]{}/%])/g;
+/** Where an "N G obj" or a "trailer" keyword was found: `index` is where it starts, `end` just after it. */
+export interface ObjectOrTrailer {
+  index: number;
+  end: number;
+  /** N and G of an object; absent for a trailer. */
+  num?: number;
+  gen?: number;
+}
+
+/**
+ * Finds, from `from` on, what the regular expression
+ * /(?<![0-9])(\d+)WS+(\d+)WS+obj(?!REG)|(?<!REG)trailer(?!REG)/g (WS white space, REG a regular
+ * character) would match next, over bytes. Each keyword is searched for with Buffer.indexOf and
+ * the numbers read backwards from "obj"; the next "trailer" is remembered, since a file may have
+ * none and objects are many.
+ */
+export class ObjectScanner {
+  private trailerFrom = Infinity;
+  private trailerAt = -1;
+
+  constructor(private readonly source: Buffer) {}
+
+  next(from: number): ObjectOrTrailer | undefined {
+    const object = this.nextObject(from);
+    const trailer = this.nextTrailer(from);
+    if (trailer >= 0 && (object === undefined || trailer < object.index)) return { index: trailer, end: trailer + 7 };
+    return object;
+  }
+
+  private nextObject(from: number): ObjectOrTrailer | undefined {
+    const { source } = this;
+    for (let at = source.indexOf('obj', from); at >= 0; at = source.indexOf('obj', at + 1)) {
+      // Out of range, a byte reads as undefined, which is not regular: the end of the data ends a keyword.
+      if (isRegular(source[at + 3])) continue;
+      let i = at - 1;
+      const genEnd = (i = skipBack(source, i, isWhitespace)) + 1;
+      if (genEnd === at) continue;
+      const genStart = (i = skipBack(source, i, isDigit)) + 1;
+      if (genStart === genEnd) continue;
+      const numEnd = (i = skipBack(source, i, isWhitespace)) + 1;
+      if (numEnd === genStart) continue;
+      const numStart = skipBack(source, i, isDigit) + 1;
+      if (numStart === numEnd || numStart < from) continue;
+      return { index: numStart, end: at + 3, num: Number(latin1(source, numStart, numEnd)), gen: Number(latin1(source, genStart, genEnd)) };
+    }
+    return undefined;
+  }
+
+  /** The next "trailer" standing alone at or after `from`, or -1; the last search answers for any later `from` up to what it found. */
+  private nextTrailer(from: number): number {
+    const { source } = this;
+    const searched = from >= this.trailerFrom && (this.trailerAt < 0 || this.trailerAt >= from);
+    if (searched) return this.trailerAt;
+    let at = source.indexOf('trailer', from);
+    while (at >= 0 && (isRegular(source[at - 1]) || isRegular(source[at + 7]))) at = source.indexOf('trailer', at + 1);
+    this.trailerFrom = from;
+    this.trailerAt = at;
+    return at;
+  }
+}
+
+/** The last index before `i` (inclusive) whose byte fails `test`; -1 at the start of the data. */
+function skipBack(data: Buffer, i: number, test: (code: number | undefined) => boolean): number {
+  while (i >= 0 && test(data[i])) i--;
+  return i;
+}
 
 class PdfDocument {
   private readonly objects = new Map<number, IndexedObject>();
@@ -358,11 +464,11 @@ class PdfDocument {
   /** The trailer of the newest cross-reference section, the one pdf.js reads (its topDict). */
   trailer: PdfDict | undefined;
   private inflatedBytes = 0;
-  private readonly decoded = new Map<IndexedObject, string>();
+  private readonly decoded = new Map<IndexedObject, Buffer>();
   /** pdf.js counts offsets from the %PDF- header (readers allow junk before it). */
   private readonly headerOffset: number;
 
-  constructor(readonly source: string) {
+  constructor(readonly source: Buffer) {
     this.headerOffset = Math.max(0, source.indexOf('%PDF-'));
     const objectStreams = this.index();
     this.readCrossReference();
@@ -371,15 +477,17 @@ class PdfDocument {
 
   /** Indexes the objects outside object streams; returns the object streams' numbers. */
   private index(): number[] {
-    const scan = new RegExp(OBJECT_OR_TRAILER.source, 'g');
+    const scan = new ObjectScanner(this.source);
     const objectStreams: number[] = [];
-    for (let match = scan.exec(this.source); match; match = scan.exec(this.source)) {
-      const lexer = new Lexer(this.source, scan.lastIndex);
-      if (match[1] === undefined) {
+    // Each search goes on after what the last one found was read through, its stream data included.
+    let from = 0;
+    for (let match = scan.next(from); match; match = scan.next(from)) {
+      const lexer = new Lexer(this.source, match.end);
+      if (match.num === undefined) {
         parseValue(lexer, lexer.next(), true); // read through it; pdf.js finds it from startxref
       } else {
-        const num = Number(match[1]);
-        const object = { ...this.readObject(lexer, Number(match[2])), offset: match.index };
+        const num = match.num;
+        const object = { ...this.readObject(lexer, match.gen!), offset: match.index };
         // The cross-reference data says which definition counts (checked when fetched).
         this.objects.set(num, object);
         this.objectsAt.set(match.index, object);
@@ -388,7 +496,7 @@ class PdfDocument {
         if (dict?.has('Linearized')) notSure('linearized file');
         if (dict && nameOf(dict.get('Type')) === 'ObjStm') objectStreams.push(num);
       }
-      scan.lastIndex = lexer.pos;
+      from = lexer.pos;
     }
     return objectStreams;
   }
@@ -403,7 +511,7 @@ class PdfDocument {
     const keyword = source.lastIndexOf('startxref');
     // pdf.js looks for startxref in the last 1024 bytes only.
     if (keyword < 0 || keyword < source.length - 1024) notSure('no startxref near the end');
-    const digits = /^[\0\t\n\f\r ]*(\d+)/.exec(source.slice(keyword + 9, keyword + 40))?.[1];
+    const digits = /^[\0\t\n\f\r ]*(\d+)/.exec(latin1(source, keyword + 9, keyword + 40))?.[1];
     let position: number | undefined = digits === undefined ? notSure('no startxref offset') : this.headerOffset + Number(digits);
     const seen = new Set<number>();
     while (position !== undefined) {
@@ -425,7 +533,7 @@ class PdfDocument {
     const start = new Lexer(this.source, position);
     start.skipSpaceAndComments();
     const stream = this.objectsAt.get(start.pos);
-    if (!stream?.stream || !isDict(stream.value) || nameOf(stream.value.get('Type')) !== 'XRef') return notSure('startxref points at nothing');
+    if (!stream?.stream?.length || !isDict(stream.value) || nameOf(stream.value.get('Type')) !== 'XRef') return notSure('startxref points at nothing');
     this.readXrefStream(stream.value, stream.stream);
     return stream.value;
   }
@@ -450,7 +558,7 @@ class PdfDocument {
   }
 
   /** 7.5.8.3: /W field widths, /Index ranges, each entry's type defaulting to 1. */
-  private readXrefStream(dict: PdfDict, raw: string): void {
+  private readXrefStream(dict: PdfDict, raw: Buffer): void {
     const widths = this.resolve(dict.get('W'));
     if (!Array.isArray(widths) || widths.length !== 3 || !widths.every((w) => isCount(w) && w <= 8)) notSure('bad /W');
     const [typeWidth, field2Width, field3Width] = widths as number[] as [number, number, number];
@@ -531,14 +639,14 @@ class PdfDocument {
   }
 
   /** 7.3.8.1: data starts after the EOL that follows "stream"; /Length says how long it is. */
-  private readStreamData(lexer: Lexer, dict: PdfDict): string {
+  private readStreamData(lexer: Lexer, dict: PdfDict): Buffer {
     const { source } = this;
     let start = lexer.pos;
-    if (source[start] === '\r') start++;
-    if (source[start] === '\n') start++;
+    if (source[start] === CR) start++;
+    if (source[start] === LF) start++;
     const declared = dict.get('Length');
     let end = typeof declared === 'number' && Number.isInteger(declared) && declared >= 0 ? start + declared : -1;
-    if (end < 0 || !/^[\0\t\n\f\r ]*endstream/.test(source.slice(end, end + 20))) {
+    if (end < 0 || !/^[\0\t\n\f\r ]*endstream/.test(latin1(source, end, end + 20))) {
       // A wrong or indirect /Length: like pdf.js, look for the keyword instead.
       end = source.indexOf('endstream', start);
       if (end < 0) notSure('stream without endstream');
@@ -547,7 +655,7 @@ class PdfDocument {
     lexer.pos = keyword + 'endstream'.length;
     const closing = lexer.next();
     if (!(closing instanceof Keyword && closing.word === 'endobj')) notSure('stream object without endobj');
-    return source.slice(start, end);
+    return source.subarray(start, end);
   }
 
   private entry(ref: PdfRef): IndexedObject {
@@ -575,7 +683,7 @@ class PdfDocument {
   }
 
   /** Decoded data of the stream `ref` points to. */
-  streamData(ref: PdfValue | undefined): string {
+  streamData(ref: PdfValue | undefined): Buffer {
     if (!(ref instanceof PdfRef)) return notSure('stream is not a reference');
     const entry = this.entry(ref);
     if (entry.stream === undefined || !isDict(entry.value)) return notSure('not a stream');
@@ -589,7 +697,7 @@ class PdfDocument {
 
   /** 7.4: only no filter or FlateDecode without a predictor. */
   /** 7.4: no filter or FlateDecode; PNG predictors only where cross-reference streams use them. */
-  private decode(dict: PdfDict, raw: string, allowPredictor = false): string {
+  private decode(dict: PdfDict, raw: Buffer, allowPredictor = false): Buffer {
     const filter = this.resolve(dict.get('Filter'));
     const filters = Array.isArray(filter) ? filter.map((f) => this.resolve(f)) : filter === undefined ? [] : [filter];
     if (filters.length === 0) return raw;
@@ -608,24 +716,24 @@ class PdfDocument {
     return undoPngPredictor(inflated, columns);
   }
 
-  private inflate(raw: string): string {
+  private inflate(raw: Buffer): Buffer {
     const budget = MAX_INFLATED_BYTES - this.inflatedBytes;
     let output: Buffer;
     try {
-      output = inflateSync(Buffer.from(raw, 'latin1'), { maxOutputLength: Math.max(budget, 1) });
+      output = inflateSync(raw, { maxOutputLength: Math.max(budget, 1) });
     } catch {
       // Corrupt data, or more than the budget: pdf.js decodes what it can, so only it knows the text.
       return notSure('inflate failed');
     }
     this.inflatedBytes += output.length;
-    return output.toString('latin1');
+    return output;
   }
 }
 
 /** A big-endian number of `width` bytes (7.5.8.3); a width of 0 gives 0. */
-function readField(data: string, at: number, width: number): number {
+function readField(data: Buffer, at: number, width: number): number {
   let value = 0;
-  for (let i = 0; i < width; i++) value = value * 256 + data.charCodeAt(at + i);
+  for (let i = 0; i < width; i++) value = value * 256 + data[at + i]!;
   return value;
 }
 
@@ -633,21 +741,21 @@ function readField(data: string, at: number, width: number): number {
  * 7.4.4.4 PNG predictors (one byte a pixel, as cross-reference streams have them): each row is a
  * filter type byte and `columns` bytes, predicted from the byte to the left and the row above.
  */
-function undoPngPredictor(data: string, columns: number): string {
+function undoPngPredictor(data: Buffer, columns: number): Buffer {
   const rowLength = columns + 1;
   if (columns === 0 || data.length % rowLength !== 0) notSure('predicted data of odd length');
   const out = Buffer.alloc((data.length / rowLength) * columns);
   for (let row = 0; row * rowLength < data.length; row++) {
-    const filter = data.charCodeAt(row * rowLength);
+    const filter = data[row * rowLength]!;
     for (let col = 0; col < columns; col++) {
-      const raw = data.charCodeAt(row * rowLength + 1 + col);
+      const raw = data[row * rowLength + 1 + col]!;
       const left = col > 0 ? (out[row * columns + col - 1] ?? 0) : 0;
       const up = row > 0 ? (out[(row - 1) * columns + col] ?? 0) : 0;
       const upLeft = row > 0 && col > 0 ? (out[(row - 1) * columns + col - 1] ?? 0) : 0;
       out[row * columns + col] = (raw + pngPrediction(filter, left, up, upLeft)) & 0xff;
     }
   }
-  return out.toString('latin1');
+  return out;
 }
 
 function pngPrediction(filter: number, left: number, up: number, upLeft: number): number {
@@ -778,16 +886,16 @@ function boundingBox(document: PdfDocument, value: PdfValue | undefined): Box | 
 }
 
 /** The page's content streams, decoded and joined. */
-function pageContent(document: PdfDocument, page: Page): string {
+function pageContent(document: PdfDocument, page: Page): Buffer {
   const contents = document.resolve(page.dict.get('Contents'));
   const refs = contents === undefined || contents === null ? [] : Array.isArray(contents) ? contents : [page.dict.get('Contents') ?? null];
   // pdf.js merges a content stream's own /Resources into the page's; not followed here.
   if (refs.some((ref) => document.streamDict(ref).has('Resources'))) notSure('resources on a content stream');
   // pdf.js concatenates the streams of a /Contents array with nothing between them (7.8.2).
-  return refs.map((ref) => document.streamData(ref)).join('');
+  return refs.length === 1 ? document.streamData(refs[0]) : Buffer.concat(refs.map((ref) => document.streamData(ref)));
 }
 
-function pageText(document: PdfDocument, page: Page, data: string): string {
+function pageText(document: PdfDocument, page: Page, data: Buffer): string {
   const builder = new PageTextBuilder(document, page);
   runContentStream(data, builder);
   return builder.finish();
@@ -1063,7 +1171,7 @@ function readToUnicode(document: PdfDocument, font: PdfDict): Map<number, string
   return map.size > 0 ? map : undefined;
 }
 
-function parseToUnicodeCMap(data: string): Map<number, string> {
+function parseToUnicodeCMap(data: Buffer): Map<number, string> {
   const map = new Map<number, string>();
   const lexer = new Lexer(data, 0);
   for (let token = lexer.next(); token !== undefined; token = lexer.next()) {
@@ -1170,7 +1278,7 @@ const OPERAND_COUNTS = new Map(
   }).flatMap(([count, operators]) => operators.split(' ').map((op): [string, number] => [op, Number(count)])),
 );
 
-function runContentStream(data: string, builder: PageTextBuilder): void {
+function runContentStream(data: Buffer, builder: PageTextBuilder): void {
   const lexer = new Lexer(data, 0);
   const operands: PdfValue[] = [];
   for (let token = lexer.next(); token !== undefined; token = lexer.next()) {

@@ -4,7 +4,7 @@ import { deflateSync } from 'node:zlib';
 import { simpleParser } from 'mailparser';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { describe, expect, it } from 'vitest';
-import { fastPdfText } from '../../src/mail/pdf-fast-text.js';
+import { fastPdfText, ObjectScanner } from '../../src/mail/pdf-fast-text.js';
 import { extractPdfText } from '../../src/mail/pdf-text.js';
 import { generateCorpus } from '../../bench/generate-corpus.js';
 
@@ -501,5 +501,59 @@ describe('extractPdfText with the fast path', () => {
     const declined = buildPdf([{ content: 'BT /F1 12 Tf 0 1 -1 0 300 300 Tm (Rotated request) Tj ET' }]);
     expect(fastPdfText(declined)).toBeNull();
     expect(await extractPdfText(declined)).toEqual({ ok: true, text: ((await unpdfText(declined)) as { text: string }).text });
+  });
+});
+
+describe('finding "N G obj" and "trailer" in the bytes', () => {
+  // What the reader searched the file's latin1 string with before it read bytes; the scanner must
+  // find exactly what it found, from wherever each search starts.
+  const OBJECT_OR_TRAILER =
+    /(?<![0-9])(\d+)[\0\t\n\f\r ]+(\d+)[\0\t\n\f\r ]+obj(?![^\0\t\n\f\r ()<>[\]{}/%])|(?<![^\0\t\n\f\r ()<>[\]{}/%])trailer(?![^\0\t\n\f\r ()<>[\]{}/%])/g;
+  const PIECES = ['obj', 'endobj', 'trailer', 'trailers', 'xtrailer', '12', '0', '7', ' ', '\n', '\r\n', '\0', '\t', '/', '<<', '>>', '(', ')', '[', '%', 'R', 'x', 'stream', '3 0 obj', '10 2 obj'];
+
+  function regexMatches(text: string, froms: (end: number) => number): Array<{ index: number; end: number; num?: number; gen?: number }> {
+    const scan = new RegExp(OBJECT_OR_TRAILER.source, 'g');
+    const found = [];
+    for (let match = scan.exec(text); match; match = scan.exec(text)) {
+      const end = match.index + match[0].length;
+      found.push(match[1] === undefined ? { index: match.index, end } : { index: match.index, end, num: Number(match[1]), gen: Number(match[2]) });
+      scan.lastIndex = froms(end);
+    }
+    return found;
+  }
+
+  function scannerMatches(bytes: Buffer, froms: (end: number) => number): Array<{ index: number; end: number; num?: number; gen?: number }> {
+    const scanner = new ObjectScanner(bytes);
+    const found = [];
+    for (let match = scanner.next(0); match; match = scanner.next(froms(match.end))) found.push(match);
+    return found;
+  }
+
+  it('agrees with the regular expression on 3,000 random texts, from random places', () => {
+    let seed = 20261127;
+    const random = (n: number): number => (seed = (seed * 48271) % 2147483647) % n;
+    let matches = 0;
+    for (let round = 0; round < 3000; round++) {
+      const text = Array.from({ length: 1 + random(40) }, () => PIECES[random(PIECES.length)]).join('');
+      // The next search starts at the end of the match, or a little after it (past an object's body).
+      const skips = Array.from({ length: 64 }, () => (random(3) === 0 ? random(6) : 0));
+      const froms = (): ((end: number) => number) => {
+        let i = 0;
+        return (end) => end + skips[i++ % skips.length]!;
+      };
+      const expected = regexMatches(text, froms());
+      expect(scannerMatches(Buffer.from(text, 'latin1'), froms()), JSON.stringify(text)).toEqual(expected);
+      matches += expected.length;
+    }
+    // The texts must hold plenty of both kinds, or the comparison proves little.
+    expect(matches).toBeGreaterThan(3000);
+  });
+
+  it('finds an object whose number starts the file and a trailer that ends it', () => {
+    const bytes = Buffer.from('1 0 obj\n<< >>\nendobj\ntrailer', 'latin1');
+    expect(scannerMatches(bytes, (end) => end)).toEqual([
+      { index: 0, end: 7, num: 1, gen: 0 },
+      { index: 21, end: 28 },
+    ]);
   });
 });
