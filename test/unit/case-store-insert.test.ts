@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CaseStore, REPLY_RENDERED, type NewCase } from '../../src/store/case-store.js';
+import { CaseStore, REPLY_RENDERED, type NewCase, type ReplyFields } from '../../src/store/case-store.js';
 import { openDatabase } from '../../src/store/open-database.js';
 
 // insert() passes its values by position: every field must land in its own column. Each field gets a
@@ -116,5 +116,41 @@ describe('CaseStore.insert', () => {
     const row = store.findByMessageKey('key-1')!;
     expect(row).toMatchObject({ status: 'would_reply', reply_message_id: null, reply_text: null, note: null });
     expect(store.events(row.id)).toEqual([{ at: 5, status: 'would_reply', actor: 'worker', note: null }]);
+  });
+
+  it("inside an open transaction (the worker's batch) it writes the same, and a render failure still logs the case", () => {
+    const now = 1_763_640_000_000;
+    const alone = new CaseStore(openDatabase(':memory:'));
+    const inBatch = new CaseStore(openDatabase(':memory:'));
+    const alsoFailing = { ...newCase, messageKey: 'key-2' };
+    const failing = (): ReplyFields => {
+      throw new Error('template failed');
+    };
+    const ids = [alone, inBatch].map((store) => {
+      if (store === inBatch) store.db.exec('BEGIN');
+      const id = store.insertWithReply(newCase, now, 'worker', () => reply);
+      expect(() => store.insertWithReply(alsoFailing, now, 'worker', failing)).toThrow('template failed');
+      if (store === inBatch) store.db.exec('COMMIT');
+      return id;
+    });
+    expect(inBatch.get(ids[1]!)).toEqual(alone.get(ids[0]!));
+    expect(inBatch.events(ids[1]!)).toEqual(alone.events(ids[0]!));
+    expect(inBatch.findByMessageKey('key-2')).toEqual(alone.findByMessageKey('key-2'));
+    expect(inBatch.findByMessageKey('key-2')).toMatchObject({ reply_text: null });
+  });
+
+  it('a case whose events cannot be written is not left behind, and the batch goes on', () => {
+    for (const inBatch of [false, true]) {
+      const store = new CaseStore(openDatabase(':memory:'));
+      store.db.exec(`CREATE TRIGGER refuse_rendered BEFORE INSERT ON case_events WHEN NEW.note = '${REPLY_RENDERED}' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END`);
+      if (inBatch) store.db.exec('BEGIN');
+      const before = store.insert({ ...newCase, messageKey: 'before' }, 1, 'worker');
+      expect(() => store.insertWithReply(newCase, 2, 'worker', () => reply)).toThrow('disk trouble');
+      if (inBatch) store.db.exec('COMMIT');
+      expect(store.findByMessageKey('key-1')).toBeUndefined();
+      expect(store.db.prepare('SELECT count(*) FROM cases').pluck().get()).toBe(1);
+      expect(store.db.prepare('SELECT count(*) FROM case_events WHERE case_id <> ?').pluck().get(before)).toBe(0);
+      expect(store.get(before)).toMatchObject({ message_key: 'before' });
+    }
   });
 });
