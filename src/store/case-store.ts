@@ -147,6 +147,7 @@ export class CaseStore {
       replace: db.prepare('DELETE FROM cases WHERE id = ? AND dry_run = 1'),
       deleteEvents: db.prepare('DELETE FROM case_events WHERE case_id = ?'),
       deleteCase: db.prepare('DELETE FROM cases WHERE id = ?'),
+      deleteEvent: db.prepare('DELETE FROM case_events WHERE id = ?'),
       replyMessageIdKnown: db.prepare('SELECT id FROM cases WHERE reply_message_id = ? LIMIT 1'),
       bounced: db.prepare('SELECT 1 FROM bounces WHERE address = ? AND at >= ? LIMIT 1'),
       addBounce: db.prepare('INSERT INTO bounces (address, case_id, at, detail) VALUES (?, ?, ?, ?)'),
@@ -245,39 +246,28 @@ export class CaseStore {
   /**
    * Move a case to a new status and record the event, atomically. With `from`, the move only
    * happens if the case is still in one of those states; returns false otherwise.
+   *
+   * Inside a transaction already open (the worker's batch: two moves a reply in a live pass) no
+   * savepoint is opened, for the reason insertWithReply gives: the event is written first, only if
+   * the case is there to move, then the case; if the case cannot be written, the event is deleted
+   * again. A move that adds reasons (rare: a failure) reads the row, and keeps the savepoint.
    */
   transition(id: number, status: CaseStatus, now: number, change: Transition): boolean {
+    const { sets, where, params } = this.transitionSql(id, status, now, change);
+    if (this.db.inTransaction && !change.extraReasons?.length) {
+      const eventParams = { ...params, actor: change.actor, eventNote: change.note ?? null };
+      const event = this.prepared(`INSERT INTO case_events (case_id, at, status, actor, note) SELECT @id, @now, @status, @actor, @eventNote WHERE EXISTS (SELECT 1 FROM cases WHERE ${where})`).run(eventParams);
+      if (event.changes === 0) return false;
+      let moved = false;
+      try {
+        moved = this.prepared(`UPDATE cases SET ${sets} WHERE ${where}`).run(params).changes > 0;
+      } finally {
+        if (!moved) this.statements.deleteEvent.run(event.lastInsertRowid);
+      }
+      return moved;
+    }
     return this.db.transaction(() => {
-      const sets = ['status = @status', 'updated_at = @now'];
-      const params: Record<string, unknown> = { id, status, now };
-      if (change.note !== undefined) {
-        sets.push('note = @note');
-        params.note = change.note;
-      }
-      if (change.reply) {
-        sets.push(
-          'reply_to_address = @replyToAddress',
-          'reply_message_id = @replyMessageId',
-          'reply_subject = @replySubject',
-          'reply_text = @replyText',
-          'reply_html = @replyHtml',
-        );
-        Object.assign(params, change.reply);
-      }
-      if (change.smtpResponse !== undefined) {
-        sets.push('smtp_response = @smtpResponse');
-        params.smtpResponse = change.smtpResponse;
-      }
-      if (change.repliedAt !== undefined) {
-        sets.push('replied_at = @repliedAt');
-        params.repliedAt = change.repliedAt;
-      }
-      let where = 'id = @id';
-      if (change.from) {
-        where += ` AND status IN (${change.from.map((_, i) => `@from${i}`).join(', ')})`;
-        change.from.forEach((s, i) => (params[`from${i}`] = s));
-      }
-      const result = this.prepared(`UPDATE cases SET ${sets.join(', ')} WHERE ${where}`).run(params);
+      const result = this.prepared(`UPDATE cases SET ${sets} WHERE ${where}`).run(params);
       if (result.changes === 0) return false;
       if (change.extraReasons?.length) {
         const row = this.get(id)!;
@@ -287,6 +277,40 @@ export class CaseStore {
       this.statements.event.run(id, now, status, change.actor, change.note ?? null);
       return true;
     }).immediate();
+  }
+
+  /** A transition's SET list, its WHERE (the case, and its present status when `from` is given) and their parameters. */
+  private transitionSql(id: number, status: CaseStatus, now: number, change: Transition): { sets: string; where: string; params: Record<string, unknown> } {
+    const sets = ['status = @status', 'updated_at = @now'];
+    const params: Record<string, unknown> = { id, status, now };
+    if (change.note !== undefined) {
+      sets.push('note = @note');
+      params.note = change.note;
+    }
+    if (change.reply) {
+      sets.push(
+        'reply_to_address = @replyToAddress',
+        'reply_message_id = @replyMessageId',
+        'reply_subject = @replySubject',
+        'reply_text = @replyText',
+        'reply_html = @replyHtml',
+      );
+      Object.assign(params, change.reply);
+    }
+    if (change.smtpResponse !== undefined) {
+      sets.push('smtp_response = @smtpResponse');
+      params.smtpResponse = change.smtpResponse;
+    }
+    if (change.repliedAt !== undefined) {
+      sets.push('replied_at = @repliedAt');
+      params.repliedAt = change.repliedAt;
+    }
+    let where = 'id = @id';
+    if (change.from) {
+      where += ` AND status IN (${change.from.map((_, i) => `@from${i}`).join(', ')})`;
+      change.from.forEach((s, i) => (params[`from${i}`] = s));
+    }
+    return { sets: sets.join(', '), where, params };
   }
 
   /** Statements built from a transition's shape, prepared once: there are only a handful of shapes. */

@@ -153,4 +153,28 @@ describe('CaseStore.insert', () => {
       expect(store.get(before)).toMatchObject({ message_key: 'before' });
     }
   });
+
+  it('transitions inside an open transaction write what they write alone, and refuse alike', () => {
+    const stores = [false, true].map((inBatch) => {
+      const store = new CaseStore(openDatabase(':memory:'));
+      const id = store.insert({ ...newCase, status: 'decided', dryRun: false }, 1, 'worker');
+      const other = store.insertWithReply({ ...newCase, messageKey: 'key-2', status: 'decided', dryRun: false }, 1, 'worker', () => reply);
+      if (inBatch) store.db.exec('BEGIN');
+      const moves = [
+        store.transition(id, 'sending', 2, { actor: 'worker', from: ['decided'] }),
+        store.transition(id, 'sending', 3, { actor: 'worker', from: ['decided'] }), // no longer decided
+        store.transition(id, 'replied', 4, { actor: 'worker', from: ['sending'], smtpResponse: '250 OK', repliedAt: 4, note: null }),
+        store.transition(999, 'review', 5, { actor: 'worker' }), // no such case
+        store.transition(id, 'review', 6, { actor: 'a person', note: 'checked', extraReasons: [{ gate: 'threshold', rule: 'manual', detail: 'checked by hand' }] }),
+      ];
+      // Giving it the other case's reply breaks the unique Message-ID: the move fails whole.
+      expect(() => store.transition(id, 'decided', 7, { actor: 'worker', reply: { ...reply } })).toThrow(/UNIQUE/);
+      if (inBatch) store.db.exec('COMMIT');
+      return { moves, row: store.get(id), events: store.events(id), other: store.events(other), count: store.db.prepare('SELECT count(*) FROM case_events').pluck().get() };
+    });
+    expect(stores[0]!.moves).toEqual([true, false, true, false, true]);
+    expect(stores[1]).toEqual(stores[0]);
+    expect(stores[1]!.events.map((e) => e.status)).toEqual(['decided', 'sending', 'replied', 'review']);
+    expect(stores[1]!.row).toMatchObject({ status: 'review', note: 'checked', replied_at: 4, smtp_response: '250 OK' });
+  });
 });
