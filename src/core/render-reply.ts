@@ -3,6 +3,7 @@ import type { MessageHeaders } from './message.js';
 import type { Policy } from '../policy/policy.js';
 import type { CompiledTemplates } from '../reply/compile-templates.js';
 import { formatUkDate } from './uk-time.js';
+import { foldedStart } from './excerpt.js';
 
 export interface RenderedReply {
   from: string;
@@ -104,7 +105,7 @@ function oneLine(value: string): string {
 }
 
 function shortQuote(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = foldedStart(text, MAX_QUOTE_CHARS + 1);
   if (flat.length <= MAX_QUOTE_CHARS) return flat;
   const cut = flat.slice(0, MAX_QUOTE_CHARS);
   const lastSpace = cut.lastIndexOf(' ');

@@ -6,6 +6,7 @@ import { decide, replyRecipient, tooOldReason, type Decision } from '../core/dec
 import { folderKeyFor, FINAL_STATUSES, type CaseStatus } from '../core/case-status.js';
 import type { MailMessage, MessageHeaders } from '../core/message.js';
 import { maskNhsNumbers } from '../core/nhs-number.js';
+import { maskedExcerpt } from '../core/excerpt.js';
 import { renderReply, type RenderedReply } from '../core/render-reply.js';
 import { isHospitalAddress, matchHospital } from '../core/sender.js';
 import type { HeaderItem, MailSource } from '../mail/mail-source.js';
@@ -588,7 +589,7 @@ class Pass {
     // Read once: the trace records the kill switch as the decision saw it (one stat of the stop file per message).
     const killSwitch = this.options.killSwitch();
     const decision = this.decideFor(classification, receivedAt, message, recipient, killSwitch);
-    const excerpt = maskNhsNumbers(message.newText.replace(/\s+/g, ' ').trim()).slice(0, policy.data.logging.excerptChars);
+    const excerpt = maskedExcerpt(message.newText, policy.data.logging.excerptChars);
     // Rendered as the case is inserted: the reply quotes the case's reference.
     const rendered: { reply?: RenderedReply } = {};
     const id = this.insertCase(

@@ -71,6 +71,23 @@ describe('renderReply', () => {
     expect(text).toContain('Please arrange a U&E in 2 weeks.');
   });
 
+  it('quotes a long request briefly: folded to one line, cut at a word near 300 characters, with " ..."', () => {
+    const sentence = 'Please   arrange\n\nbloods, an ECG and a chest X-ray before the clinic review.\t';
+    const long = sentence.repeat(12);
+    const { text } = render(headers(), long);
+    const flat = long.replace(/\s+/g, ' ').trim();
+    const cut = flat.slice(0, 300);
+    const expected = `${cut.slice(0, cut.lastIndexOf(' '))} ...`;
+    expect(expected.length).toBeGreaterThan(250);
+    expect(text.replace(/\s+/g, ' ')).toContain(expected);
+    expect(text.replace(/\s+/g, ' ')).not.toContain(flat.slice(0, 320));
+    // Just short enough to be quoted whole.
+    const whole = 'x'.repeat(295) + '\n\n  end';
+    expect(render(headers(), whole).text.replace(/\s+/g, ' ')).toContain(`${'x'.repeat(295)} end`);
+    // A word ending exactly at the limit, with more after it, is still a cut quote.
+    expect(render(headers(), `${'x'.repeat(300)}\n more`).text.replace(/\s+/g, ' ')).toContain(`${'x'.repeat(300)} ... `);
+  });
+
   it('escapes markup that a hospital wrote in the HTML part, and keeps it readable in the text part', () => {
     const hostile = headers({ subject: '<script>alert(1)</script> bloods', from: { name: '<img src=x onerror=alert(1)>', address: 'a@northmere.nhs.uk' } });
     const { html, text } = render(hostile, 'Please <b>arrange</b> <script>steal()</script>');
