@@ -1,4 +1,5 @@
 import { closeSync, mkdirSync, openSync, chmodSync, existsSync, fsyncSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations.js';
@@ -116,6 +117,29 @@ export function syncCommittedWrites(db: Db): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * syncCommittedWrites on libuv's thread pool: the worker goes on deciding the next messages while
+ * the disk flushes (2-3 ms a flush on the servers measured, about 940 in a 10,000-message live pass:
+ * a seventh of its main thread, blocked; issue 7). Whatever must wait for the commit to be on disk
+ * (SMTP seeing its replies) waits for the promise. SQLite's later writes to the WAL meanwhile do not
+ * matter: a flush covers at least everything written before it was asked for.
+ */
+export async function syncCommittedWritesAsync(db: Db): Promise<void> {
+  if (db.memory) return;
+  let file: FileHandle;
+  try {
+    file = await open(`${db.name}-wal`, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    file = await open(db.name, 'r');
+  }
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
   }
 }
 

@@ -15,7 +15,7 @@ import { SendError, type ReplySender } from '../mail/reply-sender.js';
 import type { Policy } from '../policy/policy.js';
 import type { CompiledTemplates } from '../reply/compile-templates.js';
 import { caseReference, type CaseRow, type CaseStore, type NewCase, type ReplyFields } from '../store/case-store.js';
-import { syncCommittedWrites } from '../store/open-database.js';
+import { syncCommittedWrites, syncCommittedWritesAsync } from '../store/open-database.js';
 import { emptyCounts, type PassCounts } from '../store/pass-log.js';
 import { RecipientReplyCounts } from './recipient-reply-counts.js';
 import { crashPoint } from './crash-points.js';
@@ -377,9 +377,11 @@ class Pass {
       this.batchWritesOpen = false;
       this.deps.store.db.exec('COMMIT');
     }
-    // Only now, with `sending` on disk (synced: a power cut must not lose it either), may SMTP see them.
-    if (marked.length > 0) syncCommittedWrites(this.deps.store.db);
-    for (const { id, reply, uid } of marked) this.handOff(id, reply, uid);
+    // Only with `sending` on disk (synced: a power cut must not lose it either) may SMTP see them; the
+    // pass goes on meanwhile. If the flush fails they are never sent: the next pass puts them in review.
+    if (marked.length === 0) return;
+    const synced = syncCommittedWritesAsync(this.deps.store.db);
+    for (const { id, reply, uid } of marked) this.handOff(synced, id, reply, uid);
   }
 
   private markRepliesSending(): Array<{ id: number; reply: RenderedReply; uid: number }> {
@@ -637,8 +639,9 @@ class Pass {
     this.beginBatchWrites();
   }
 
-  private handOff(id: number, reply: RenderedReply, uid: number): void {
-    const sending = this.deliver(id, reply).then(
+  /** Sends the reply once `synced` (its `sending` on disk) resolves; it counts as in flight from now. */
+  private handOff(synced: Promise<void>, id: number, reply: RenderedReply, uid: number): void {
+    const sending = synced.then(() => this.deliver(id, reply)).then(
       (finalStatus) => {
         this.count(finalStatus);
         this.queueMove(finalStatus, uid);

@@ -14,8 +14,8 @@ import { REPLIES_PER_COMMIT, runPass, SENDS_IN_FLIGHT, type PassResult } from '.
 import { loadPolicyAndTemplates } from '../../src/worker/worker-context.js';
 import { EXAMPLE_POLICY, labelledCopies, SAMPLE_NOW, SHARED_MAILBOX } from '../support/hardening-tools.js';
 
-/** The cases that were `sending` each time the pass flushed its commits to disk. */
-const synced = vi.hoisted(() => ({ sending: new Set<number>(), look: (): number[] => [] }));
+/** The cases that were `sending` each time the pass flushed its commits to disk; `fail` makes the flushes fail. */
+const synced = vi.hoisted(() => ({ sending: new Set<number>(), look: (): number[] => [], fail: false, flushes: 0 }));
 vi.mock('../../src/store/open-database.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../src/store/open-database.js')>();
   return {
@@ -23,6 +23,14 @@ vi.mock('../../src/store/open-database.js', async (importOriginal) => {
     syncCommittedWrites: (db: Parameters<typeof actual.syncCommittedWrites>[0]) => {
       actual.syncCommittedWrites(db);
       for (const id of synced.look()) synced.sending.add(id);
+    },
+    // What was `sending` when the flush was asked for is on disk once it resolves.
+    syncCommittedWritesAsync: async (db: Parameters<typeof actual.syncCommittedWritesAsync>[0]) => {
+      const sendingWhenAsked = synced.look();
+      synced.flushes++;
+      if (synced.fail) throw new Error('EIO: i/o error, fsync');
+      await actual.syncCommittedWritesAsync(db);
+      for (const id of sendingWhenAsked) synced.sending.add(id);
     },
   };
 });
@@ -108,6 +116,8 @@ function startPass(copies: number): { pass: Promise<PassResult>; sender: HeldSen
   const sendingNow = reader.prepare("SELECT id FROM cases WHERE status = 'sending'").pluck();
   synced.sending.clear();
   synced.look = () => sendingNow.all() as number[];
+  synced.fail = false;
+  synced.flushes = 0;
   const sender = new HeldSender(
     (caseRef) => statusOf.get(idOf(caseRef))?.status,
     (caseRef) => synced.sending.has(idOf(caseRef)),
@@ -155,5 +165,17 @@ describe('replies handed to SMTP', () => {
     expect(result.counts.replied).toBe(answerable);
     expect(new Set(sender.received.map((r) => r.inReplyTo)).size).toBe(answerable);
     expect(sender.notCommittedFirst).toEqual([]);
+  });
+
+  it('a flush to disk that fails: none of its replies reaches SMTP, the pass fails, and they stay `sending` for review', async () => {
+    const { pass, sender } = startPass(2);
+    synced.fail = true;
+    sender.releaseAll();
+    await expect(pass).rejects.toThrow(/fsync/);
+    expect(synced.flushes).toBeGreaterThan(0);
+    expect(sender.received).toEqual([]);
+    const sending = reader.prepare("SELECT count(*) AS n FROM cases WHERE status = 'sending'").get() as { n: number };
+    expect(sending.n).toBeGreaterThan(0);
+    expect(reader.prepare("SELECT count(*) AS n FROM cases WHERE status = 'replied'").get()).toEqual({ n: 0 });
   });
 });
