@@ -228,6 +228,7 @@ export class CaseStore {
     return { id };
   }
 
+  /** The values of INSERTED_COLUMNS, in order, after any leading values the statement takes. */
   private insertRow(statement: Statement, c: NewCase, now: number, ...leading: unknown[]): RunResult {
     // prettier-ignore
     return statement.run(
