@@ -134,6 +134,8 @@ function latin1(data: Buffer, start: number, end: number): string {
   return (data as Latin1Buffer).latin1Slice(from, to);
 }
 
+/** The one-character tokens [ ] { } by their byte. */
+const BRACKETS: Record<number, '[' | ']' | '{' | '}'> = { 0x5b: '[', 0x5d: ']', 0x7b: '{', 0x7d: '}' };
 const BACKSLASH = 0x5c;
 const OPEN_PAREN = 0x28;
 const CLOSE_PAREN = 0x29;
@@ -184,17 +186,10 @@ class Lexer {
         this.pos += 2;
         return '>>';
       case 0x5b:
-        this.pos++;
-        return '[';
       case 0x5d:
-        this.pos++;
-        return ']';
       case 0x7b:
-        this.pos++;
-        return '{';
       case 0x7d:
-        this.pos++;
-        return '}';
+        return BRACKETS[this.text[this.pos++]!]!;
       case 0x2f:
         return this.name();
       case CLOSE_PAREN:
