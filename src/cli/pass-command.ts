@@ -119,12 +119,18 @@ export function asUserError(error: unknown): unknown {
   if (error instanceof MailSourceError) return new UserError(`${error.message}`, 1);
   if (error instanceof WorkerBusyError) return new UserError(error.message, 3);
   if (error instanceof UserError) return error;
-  const code = (error as { code?: string }).code;
-  if (code === 'SQLITE_FULL' || code === 'SQLITE_BUSY' || code === 'SQLITE_IOERR' || code === 'SQLITE_READONLY') {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && DATABASE_NOT_WRITABLE.test(code)) {
     return new UserError(`the database could not be written (${code}): the pass stopped without losing state; free disk space or stop the other program using it`, 1);
   }
   return error;
 }
+
+/**
+ * SQLite's codes for a log it cannot write, with the extended codes better-sqlite3 reports: a disk
+ * quota or a file-size limit is SQLITE_IOERR_WRITE, a full disk SQLITE_FULL, a lock SQLITE_BUSY_*.
+ */
+const DATABASE_NOT_WRITABLE = /^SQLITE_(FULL|BUSY|IOERR|READONLY)(_[A-Z_]+)?$/;
 
 export function summaryLine(result: PassResult, dryRun: boolean): string {
   const c = result.counts;

@@ -164,6 +164,35 @@ describe('database failures', () => {
     expect(readCases(databasePath)).toHaveLength(messages.length + more.length);
     expect(sink.messages).toHaveLength(more.filter((m) => m.mayBeAnswered).length);
   });
+  it('a full disk stops the pass without losing state or answering twice; the next pass continues', async () => {
+    const first = await seedRequests('full');
+    expect((await once()).code).toBe(0);
+    sink.clear();
+    const more = await seedRequests('full-more', 3);
+    // Room for the log as it is and a few pages more: the pass fails part of the way through.
+    const sizes = [databasePath, `${databasePath}-wal`].map((file) => (fs.existsSync(file) ? fs.statSync(file).size : 0));
+    const full = await spawnCli(['once', '--now', SAMPLE_NOW], env(), { timeoutMs: 90_000, fileSizeLimitKb: Math.max(...sizes) / 1024 + 48 }).done;
+    expect(full.code, full.stderr).toBe(1);
+    expect(full.stderr).toMatch(/the database could not be written \(SQLITE_\w+\): the pass stopped without losing state; free disk space/);
+    expect(full.stderr).not.toMatch(/unexpected error/i);
+    // Every reply that left is on disk as on its way or sent, before it left.
+    const during = readCases(databasePath);
+    const sentDuring = sink.messages.map((m) => m.inReplyTo);
+    expect(during.length).toBeLessThan(first.length + more.length);
+    for (const inReplyTo of sentDuring) expect(['sending', 'replied']).toContain(during.find((c) => c.message_id === inReplyTo)?.status);
+    const next = await once();
+    expect(next.code, next.stderr).toBe(0);
+    const cases = readCases(databasePath);
+    expect(cases).toHaveLength(first.length + more.length);
+    expect(new Set(cases.map((c) => c.message_id)).size).toBe(cases.length);
+    // Each request answered once at most over both passes; one whose send the full disk left unknown waits for a person.
+    const inReplyTo = sink.messages.map((m) => m.inReplyTo);
+    expect(new Set(inReplyTo).size).toBe(inReplyTo.length);
+    for (const message of more.filter((m) => m.mayBeAnswered)) {
+      const status = cases.find((c) => c.message_id === message.messageId)?.status;
+      expect(status === 'replied' ? inReplyTo : [status], message.name).toContain(status === 'replied' ? message.messageId : 'review');
+    }
+  });
 });
 
 describe('health alerts', () => {

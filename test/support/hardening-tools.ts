@@ -36,8 +36,14 @@ export interface RunningCli {
  * choosing. Peak memory is VmHWM from /proc (the kernel's own high-water mark), read just before exit
  * is observed; it stays 0 where /proc is missing.
  */
-export function spawnCli(args: string[], env: Record<string, string | undefined>, options: { timeoutMs?: number } = {}): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], {
+export function spawnCli(args: string[], env: Record<string, string | undefined>, options: { timeoutMs?: number; fileSizeLimitKb?: number } = {}): RunningCli {
+  // A full disk, as one process meets it: no file it writes may grow past the limit (ulimit -f, in KB
+  // in bash). The write then fails with EFBIG; SIGXFSZ, which would kill it first, is ignored.
+  const [command, commandArgs] =
+    options.fileSizeLimitKb === undefined
+      ? [process.execPath, [CLI, ...args]]
+      : ['bash', ['-c', `trap '' XFSZ; ulimit -f ${Math.floor(options.fileSizeLimitKb)}; exec "$@"`, 'bash', process.execPath, CLI, ...args]];
+  const child = spawn(command, commandArgs, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
