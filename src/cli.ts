@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 import { Command, CommanderError } from 'commander';
-import { UserError } from './cli/user-error.js';
+import { databaseNotWritable, UserError } from './cli/user-error.js';
 
 const program = new Command()
   .name('pcn-autoreply')
@@ -55,6 +55,12 @@ function exitCodeFor(error: unknown): number {
   if (error instanceof UserError) {
     process.stderr.write(`pcn-autoreply: ${error.message}\n`);
     return error.exitCode;
+  }
+  // Any command that writes the case log (review, purge) may meet a full disk or the worker's lock.
+  const code = databaseNotWritable(error);
+  if (code !== undefined) {
+    process.stderr.write(`pcn-autoreply: the database could not be written (${code}): free disk space or stop the other program using it, then try again\n`);
+    return 1;
   }
   process.stderr.write(`pcn-autoreply: unexpected error (a bug; please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
   return 70;

@@ -11,7 +11,7 @@ import { createLogger } from '../worker/logger.js';
 import type { PassResult } from '../worker/run-pass.js';
 import { openWorkerContext } from '../worker/worker-context.js';
 import { createSender, createSource, parseSourceOption, type TokenGetter } from './mail-adapters.js';
-import { UserError } from './user-error.js';
+import { databaseNotWritable, UserError } from './user-error.js';
 
 export interface PassCommandOptions {
   dryRun?: boolean;
@@ -119,18 +119,12 @@ export function asUserError(error: unknown): unknown {
   if (error instanceof MailSourceError) return new UserError(`${error.message}`, 1);
   if (error instanceof WorkerBusyError) return new UserError(error.message, 3);
   if (error instanceof UserError) return error;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && DATABASE_NOT_WRITABLE.test(code)) {
+  const code = databaseNotWritable(error);
+  if (code !== undefined) {
     return new UserError(`the database could not be written (${code}): the pass stopped without losing state; free disk space or stop the other program using it`, 1);
   }
   return error;
 }
-
-/**
- * SQLite's codes for a log it cannot write, with the extended codes better-sqlite3 reports: a disk
- * quota or a file-size limit is SQLITE_IOERR_WRITE, a full disk SQLITE_FULL, a lock SQLITE_BUSY_*.
- */
-const DATABASE_NOT_WRITABLE = /^SQLITE_(FULL|BUSY|IOERR|READONLY)(_[A-Z_]+)?$/;
 
 export function summaryLine(result: PassResult, dryRun: boolean): string {
   const c = result.counts;

@@ -11,3 +11,13 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * SQLite's codes for a case log that cannot be written, with the extended codes better-sqlite3
+ * reports: a full disk is SQLITE_FULL, a disk quota or file-size limit SQLITE_IOERR_WRITE, another
+ * program's lock SQLITE_BUSY or SQLITE_BUSY_*. The code when the error is one of them.
+ */
+export function databaseNotWritable(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(FULL|BUSY|IOERR|READONLY)(_[A-Z_]+)?$/.test(code) ? code : undefined;
+}

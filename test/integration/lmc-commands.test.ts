@@ -118,6 +118,21 @@ describe('review queue', () => {
     expect(eventsOf(8).at(-1)).toEqual({ status: 'rejected', actor: 'Dr Officer', note: 'patient already seen', at: Date.parse('2026-11-21T10:00:00Z') });
   });
 
+  it('a review while another program holds the case log says so in plain words, changes nothing, and can be run again', async () => {
+    const blocker = new Database(database);
+    blocker.exec('BEGIN EXCLUSIVE');
+    let held;
+    try {
+      held = await runCli(['review', 'reject', 'PCN-000009', '--note', 'duplicate', '--database', database, '--policy', policy]);
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+    expect(held.code, held.stderr).toBe(1);
+    expect(held.stderr).toMatch(/^pcn-autoreply: the database could not be written \(SQLITE_BUSY\w*\): free disk space or stop the other program using it, then try again\n$/);
+    expect(rowOf(9).status).toBe('review');
+  });
+
   it.each([
     ['not_a_category', /is not a category/],
     ['PCN-000001', /is not a category/],
