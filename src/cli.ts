@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 import { Command, CommanderError } from 'commander';
-import { databaseNotWritable, UserError } from './cli/user-error.js';
+import { databaseNotWritable, databaseUnreadable, UserError } from './cli/user-error.js';
 
 const program = new Command()
   .name('pcn-autoreply')
@@ -60,6 +60,11 @@ function exitCodeFor(error: unknown): number {
   const code = databaseNotWritable(error);
   if (code !== undefined) {
     process.stderr.write(`pcn-autoreply: the database could not be written (${code}): free disk space or stop the other program using it, then try again\n`);
+    return 1;
+  }
+  const unreadable = databaseUnreadable(error);
+  if (unreadable !== undefined) {
+    process.stderr.write(`pcn-autoreply: the case log could not be read (${unreadable}: ${(error as Error).message}): the file is damaged; check DATABASE_PATH, or put back a copy taken while the worker was stopped\n`);
     return 1;
   }
   process.stderr.write(`pcn-autoreply: unexpected error (a bug; please report it):\n${(error as Error)?.stack ?? String(error)}\n`);

@@ -21,3 +21,9 @@ export function databaseNotWritable(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^SQLITE_(FULL|BUSY|IOERR|READONLY)(_[A-Z_]+)?$/.test(code) ? code : undefined;
 }
+
+/** SQLite's codes for a file that is damaged or is not a database at all. */
+export function databaseUnreadable(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)(_[A-Z_]+)?$/.test(code) ? code : undefined;
+}

@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -242,3 +242,38 @@ describe('retention', () => {
     expect(result.stderr).toMatch(/--older-than must be a number with d \(days\), m \(months\) or y \(years\)/);
   });
 });
+
+describe('a file that is not a case log', () => {
+  it.each([
+    ['not a database', (file: string) => writeFileSync(file, 'a spreadsheet, perhaps, but not a case log\n'.repeat(40)), /\(file is not a database\)/],
+    ['another database', (file: string) => new Database(file).exec('CREATE TABLE patients (name TEXT)').close(), /\(a database without the cases table\)/],
+  ])('%s: every LMC command says so in one line, exits 1 and leaves the file as it was', async (_what, make, reason) => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'not-a-log-')), 'cases.sqlite');
+    make(file);
+    const before = readFileSync(file);
+    const withPolicy = ['--policy', policy];
+    const commands = [['audit'], ['report', '--month', '2026-11'], ['why', '1'], ['review', 'list'], ['status', ...withPolicy], ['review', 'reject', '1', '--note', 'x', ...withPolicy], ['purge', ...withPolicy]];
+    for (const command of commands) {
+      const result = await runCli([...command, '--database', file]);
+      expect(result.code, `${command.join(' ')}: ${result.stderr}`).toBe(1);
+      expect(result.stderr, command.join(' ')).toMatch(new RegExp(`^pcn-autoreply: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a case log of pcn-autoreply ${reason.source}: check --database or DATABASE_PATH\\n$`));
+    }
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('a damaged case log: the command says it could not be read and what to do, not "a bug"', async () => {
+    const copy = path.join(mkdtempSync(path.join(tmpdir(), 'damaged-log-')), 'cases.sqlite');
+    const source = new Database(database, { readonly: true });
+    await source.backup(copy);
+    source.close();
+    const bytes = readFileSync(copy);
+    const pageSize = bytes.readUInt16BE(16) === 1 ? 65536 : bytes.readUInt16BE(16);
+    // Every page after the schema's first one: the rows and indexes the audit reads.
+    bytes.fill(0xa5, pageSize);
+    writeFileSync(copy, bytes);
+    const result = await runCli(['audit', '--database', copy]);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/^pcn-autoreply: the case log could not be read \(SQLITE_CORRUPT\w*: database disk image is malformed\): the file is damaged; check DATABASE_PATH, or put back a copy taken while the worker was stopped\n$/);
+  });
+});
+
