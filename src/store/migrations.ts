@@ -165,6 +165,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
 ];
 
 export function migrate(db: Database, now: number = Date.now()): number[] {
+  refuseAnotherDatabase(db);
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
   const applied = new Set(
     (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((row) => row.version),
@@ -189,6 +190,17 @@ export function migrate(db: Database, now: number = Date.now()): number[] {
   }
   keepAwkwardCasesIndexCurrent(db);
   return ran;
+}
+
+/**
+ * A database with tables of its own and no schema_migrations table was not made by this program (a
+ * case log gets schema_migrations before any other table): DATABASE_PATH names another program's
+ * file, which must not be given the case log's tables.
+ */
+export function refuseAnotherDatabase(db: Database): void {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").pluck().all() as string[];
+  if (tables.length === 0 || tables.includes('schema_migrations')) return;
+  throw new Error(`it is not a case log of pcn-autoreply but another database (tables ${tables.slice(0, 3).map((name) => `"${name}"`).join(', ')}); give a new file or an existing case log`);
 }
 
 /**

@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, chmodSync, existsSync, fsyncSync } from
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { migrate } from './migrations.js';
+import { migrate, refuseAnotherDatabase } from './migrations.js';
 
 export type Db = Database.Database;
 
@@ -20,9 +20,18 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
   if (path !== ':memory:') {
     mkdirSync(dirname(path), { recursive: true });
     if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-    if (process.platform !== 'win32') chmodSync(path, 0o600);
   }
   const db = new Database(path, { readonly: options.readonly ?? false });
+  if (!options.readonly) {
+    // Before anything below changes the file: its mode, and the switch to WAL.
+    try {
+      refuseAnotherDatabase(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+  if (path !== ':memory:' && process.platform !== 'win32') chmodSync(path, 0o600);
   db.pragma('busy_timeout = 5000');
   if (!options.readonly) {
     // A new log gets 16 KB pages (SQLite's default is 4 KB; an existing file keeps its own): the

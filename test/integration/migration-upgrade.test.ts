@@ -83,6 +83,30 @@ describe.skipIf(sqliteTool.status !== 0)(`the system's sqlite3 tool (${sqliteToo
   });
 });
 
+// DATABASE_PATH may name another program's database by mistake: it is refused, and left as it was.
+describe('a database that is not a case log', () => {
+  it("is refused before anything in it changes: no case log tables, no WAL, not its mode", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pcn-foreign-')), 'practice.sqlite');
+    const other = new Database(file);
+    other.exec("CREATE TABLE patients (name TEXT); INSERT INTO patients VALUES ('A Patient')");
+    other.close();
+    fs.chmodSync(file, 0o644);
+    const before = fs.readFileSync(file);
+    expect(() => openDatabase(file)).toThrow('it is not a case log of pcn-autoreply but another database (tables "patients"); give a new file or an existing case log');
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o644);
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('an empty database file is a new case log, set up as one', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pcn-empty-')), 'cases.sqlite');
+    new Database(file).close();
+    const db = openDatabase(file);
+    expect((db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(MIGRATIONS.length);
+    db.close();
+  });
+});
+
 // The worker and a command (or two workers) may open a new log at the same instant: each sees the
 // migrations pending, and the one that waits for the write lock must not run them again.
 describe('a new log opened by several processes at once', () => {
