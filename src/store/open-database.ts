@@ -22,6 +22,7 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
     if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
   }
   const db = new Database(path, { readonly: options.readonly ?? false });
+  db.pragma('busy_timeout = 5000');
   if (!options.readonly) {
     // Before anything below changes the file: its mode, and the switch to WAL.
     try {
@@ -32,7 +33,6 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
     }
   }
   if (path !== ':memory:' && process.platform !== 'win32') chmodSync(path, 0o600);
-  db.pragma('busy_timeout = 5000');
   if (!options.readonly) {
     // A new log gets 16 KB pages (SQLite's default is 4 KB; an existing file keeps its own): the
     // LMC's whole-log export reads every row, and a quarter of the page reads made it 10-15% faster
