@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 import { Command, CommanderError } from 'commander';
-import { databaseNotWritable, databaseUnreadable, UserError } from './cli/user-error.js';
+import { databaseNotWritable, databaseUnreadable, outputNotWritable, outputNotWritableMessage, UserError } from './cli/user-error.js';
 
 const program = new Command()
   .name('pcn-autoreply')
@@ -38,6 +38,17 @@ function modulesFor(argv: readonly string[]): Array<() => Promise<{ register(pro
 }
 
 async function main(): Promise<void> {
+  // stdout on a full disk (`audit > file`): the commands that print through process.stdout hear of it
+  // in an 'error' event, which would otherwise end the process with Node's trace. Said once, and the
+  // exit code is 1; the command itself goes on (a worker's pass is not cut short for its output).
+  let outputFailed = false;
+  process.stdout.on('error', (error) => {
+    const code = outputNotWritable(error);
+    if (code === undefined || outputFailed) return;
+    outputFailed = true;
+    process.stderr.write(outputNotWritableMessage(code));
+    process.exitCode = 1;
+  });
   for (const load of modulesFor(process.argv)) (await load()).register(program);
   try {
     await program.parseAsync(process.argv);
@@ -60,6 +71,11 @@ function exitCodeFor(error: unknown): number {
   const code = databaseNotWritable(error);
   if (code !== undefined) {
     process.stderr.write(`pcn-autoreply: the database could not be written (${code}): free disk space or stop the other program using it, then try again\n`);
+    return 1;
+  }
+  const output = outputNotWritable(error);
+  if (output !== undefined) {
+    process.stderr.write(outputNotWritableMessage(output));
     return 1;
   }
   const unreadable = databaseUnreadable(error);

@@ -27,3 +27,15 @@ export function databaseUnreadable(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)(_[A-Z_]+)?$/.test(code) ? code : undefined;
 }
+
+/**
+ * A failed write to the command's output (stdout: a file on a full disk, a quota, a device error),
+ * as the error code; a closed pipe (EPIPE: `audit | head`) is not a failure and is not one of them.
+ */
+export function outputNotWritable(error: unknown): string | undefined {
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  return typeof code === 'string' && code !== 'EPIPE' && (syscall === 'write' || syscall === 'writev') ? code : undefined;
+}
+
+export const outputNotWritableMessage = (code: string): string =>
+  `pcn-autoreply: the output could not be written (${code}): free space where it goes, or send it to another file\n`;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -274,6 +274,23 @@ describe('a file that is not a case log', () => {
     const result = await runCli(['audit', '--database', copy]);
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/^pcn-autoreply: the case log could not be read \(SQLITE_CORRUPT\w*: database disk image is malformed\): the file is damaged; check DATABASE_PATH, or put back a copy taken while the worker was stopped\n$/);
+  });
+});
+
+// An export sent to a file on a full disk (`audit > /media/usb/audit.csv`): /dev/full fails every write with ENOSPC.
+describe.skipIf(!existsSync('/dev/full'))('output to a full disk', () => {
+  it('every LMC command that prints says the output could not be written, in one line, and exits 1', async () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const commands = [['audit'], ['audit', '--format', 'csv'], ['report', '--month', '2026-11', '--format', 'csv'], ['why', '1'], ['review', 'list'], ['status', '--policy', policy]];
+      for (const command of commands) {
+        const result = await runCli([...command, '--database', database], {}, { stdoutFd: full });
+        expect(result.code, `${command.join(' ')}: ${result.stderr}`).toBe(1);
+        expect(result.stderr, command.join(' ')).toBe('pcn-autoreply: the output could not be written (ENOSPC): free space where it goes, or send it to another file\n');
+      }
+    } finally {
+      closeSync(full);
+    }
   });
 });
 

@@ -16,17 +16,22 @@ export interface CliResult {
  * Run the built CLI as a separate process, the way an administrator or cron does. The environment
  * is exactly what the test gives (plus PATH), so a developer's own .env or settings cannot leak in.
  */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, options: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  options: { timeoutMs?: number; cwd?: string; stdoutFd?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    // stdoutFd: the output goes to that file instead (stdout then reads as '').
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stdout?.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
