@@ -165,7 +165,6 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
 ];
 
 export function migrate(db: Database, now: number = Date.now()): number[] {
-  refuseAnotherDatabase(db);
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
   const applied = new Set(
     (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((row) => row.version),
@@ -195,7 +194,7 @@ export function migrate(db: Database, now: number = Date.now()): number[] {
 /**
  * A database with tables of its own and no schema_migrations table was not made by this program (a
  * case log gets schema_migrations before any other table): DATABASE_PATH names another program's
- * file, which must not be given the case log's tables.
+ * file, which must not be given the case log's tables. openDatabase asks before it changes anything.
  */
 export function refuseAnotherDatabase(db: Database): void {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").pluck().all() as string[];
