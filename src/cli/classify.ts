@@ -28,10 +28,14 @@ export function register(program: Command): void {
       if (files.length === 0) throw new UserError(`no .eml files found in ${paths.join(', ')}`);
       const now = new Date();
       if (!options.json) process.stdout.write(`${tableHeader()}\n`);
+      let failed = 0;
       for (const file of files) {
         const result = await classifyFile(file, policy, now);
+        if (result.error) failed++;
         process.stdout.write(`${options.json ? jsonLine(result) : tableRow(result)}\n`);
       }
+      // Every file is tried; a script that runs this learns from the exit status that some were not.
+      if (failed > 0) throw new UserError(`${failed} of ${files.length} file(s) could not be read or classified (marked ERROR above)`, 1);
     });
 }
 
