@@ -39,7 +39,12 @@ const envSchema = z.object({
   SMTP_TLS_REJECT_UNAUTHORIZED: bool(true),
   SMTP_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   SMTP_RETRY_DELAY_MS: z.coerce.number().int().min(0).default(2000),
-  MAIL_FROM: optionalText,
+  // The bare address: the worker compares senders with it (its own mail is never answered) and
+  // takes the domain of its replies' Message-IDs from it, so a name or <> would break both.
+  MAIL_FROM: optionalText.refine(
+    (value) => value === undefined || /^[^\s@<>()",;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(value),
+    'must be the bare address replies come from, such as rivermarsh.pcnalliance@nhs.net (no name, no <>)',
+  ),
   POLICY_FILE: z.string().default('config/policy.yaml'),
   /** Reply templates; defaults to the templates/ folder shipped with the program. */
   TEMPLATES_DIR: optionalText,

@@ -42,6 +42,18 @@ describe('settings', () => {
     expect(problemsOf({ ...complete, ...override }).join('\n')).toMatch(message);
   });
 
+  it.each(['notanaddress', 'PCN Alliance <inbox@example.test>', 'inbox@example', 'inbox @example.test'])('refuses MAIL_FROM %j: the worker needs the bare address', (mailFrom) => {
+    expect(problemsOf({ ...complete, MAIL_FROM: mailFrom })).toEqual([
+      'MAIL_FROM: must be the bare address replies come from, such as rivermarsh.pcnalliance@nhs.net (no name, no <>)',
+    ]);
+  });
+
+  it('takes MAIL_FROM as a plain address, NHSmail\'s or a trust relay\'s', () => {
+    for (const mailFrom of ['rivermarsh.pcnalliance@nhs.net', 'pcn-alliance+bot@mail.example-trust.nhs.uk']) {
+      expect(loadSettings({ ...complete, MAIL_FROM: mailFrom }, { imap: true, smtp: true }, NO_ENV_FILE).MAIL_FROM).toBe(mailFrom);
+    }
+  });
+
   it('asks for the OAuth tenant and client when IMAP_AUTH is oauth2', () => {
     const problems = problemsOf({ ...complete, IMAP_AUTH: 'oauth2', IMAP_PASSWORD: '' }).join('\n');
     expect(problems).toMatch(/AZURE_TENANT_ID is not set/);
