@@ -83,10 +83,11 @@ const WAL_BYTES_BEFORE_CHECKPOINT = 128 * 1024 * 1024;
 /**
  * The worker's connection, for passes of many small writes:
  * - the WAL is checkpointed once a pass is over (checkpointAfterPass), not during it;
- * - statement and savepoint journals are kept in memory. A case with its reply is written in a
- *   savepoint inside its batch's transaction, and SQLite first copied the original of every page it
- *   touched (16 KB each) to a temporary file: 40 of the 80 us such an insert took (issue 7). Each
- *   journal holds only the pages of one case's statements.
+ * - statement and savepoint journals are kept in memory. The worker's batch no longer opens a
+ *   savepoint per case (CaseStore.insertWithReply, transition), but a statement that may fail part
+ *   way and a move that adds reasons still do, and SQLite copies the original of every page they
+ *   touch (16 KB each) to that journal first: in a temporary file, that was 40 of the 80 us such an
+ *   insert took (issue 7). Each journal holds only the pages of one case's statements.
  */
 export function configureWorkerConnection(db: Db): void {
   const pageSize = db.pragma('page_size', { simple: true }) as number;
