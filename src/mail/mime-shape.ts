@@ -53,8 +53,10 @@ export function multipartHeaderCount(raw: Buffer, pieceBytes = PIECE_BYTES): num
       const after = last >= from ? last : raw.indexOf(10, to);
       to = after === -1 ? raw.length : after + 1;
     }
+    // A piece without a ':' holds no such line (an attachment's base64 has none): no string of it.
     // latin1 keeps byte offsets and never throws on invalid UTF-8; only ASCII header names are sought.
-    count += raw.toString('latin1', from, to).match(/^content-type:[ \t]*multipart\//gim)?.length ?? 0;
+    const colon = raw.indexOf(0x3a, from);
+    if (colon !== -1 && colon < to) count += raw.toString('latin1', from, to).match(/^content-type:[ \t]*multipart\//gim)?.length ?? 0;
     from = to;
   }
   return count;
@@ -74,6 +76,12 @@ export function htmlNestingDepth(raw: Buffer, pieceBytes = PIECE_BYTES): number 
   let deepest = 0;
   for (let from = 0; from < raw.length; ) {
     const end = Math.min(raw.length, from + pieceBytes);
+    // Every match starts with '<': a piece with none to start one (an attachment's base64) is passed by.
+    const open = raw.indexOf(0x3c, from);
+    if (open === -1 || open >= end) {
+      from = end;
+      continue;
+    }
     const text = raw.toString('latin1', from, Math.min(raw.length, end + TAG_REACH));
     const tags = new RegExp(CONTAINER_TAG);
     let next = end;
