@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Db } from '../store/open-database.js';
 import type { AuditFilter } from '../report/audit-records.js';
 import { auditCsvHeader, auditTableHeader } from '../report/audit-format.js';
 import type { AuditFormat } from '../report/audit-sql.js';
@@ -63,9 +64,29 @@ export function register(program: Command): void {
           if (error.message.startsWith(THREAD_FAILURE)) throw new UserError(`cannot read the case log ${databasePath}: ${error.message.slice(THREAD_FAILURE.length)}`, 1);
           throw error;
         });
+        if (filter.organisation !== undefined) {
+          const unknown = unknownOrganisationNote(db, filter.organisation);
+          if (unknown) process.stderr.write(`${unknown}\n`);
+        }
       } finally {
         db.close();
       }
     });
+}
+
+/**
+ * An organisation no case in the log is from (a typing slip, or a trust with no case yet): the export
+ * is empty, as asked, and this note says why and which organisations the log holds. The first query
+ * stops at the first case found, so a name that is in the log costs next to nothing; only a name that
+ * is not reads the whole log.
+ */
+export function unknownOrganisationNote(db: Db, organisation: string): string | undefined {
+  const known = db.prepare('SELECT 1 FROM cases WHERE organisation = @o COLLATE NOCASE OR organisation_id = @o COLLATE NOCASE LIMIT 1').get({ o: organisation });
+  if (known !== undefined) return undefined;
+  const inLog = db
+    .prepare("SELECT organisation_id AS id, organisation AS name FROM cases WHERE organisation IS NOT NULL GROUP BY organisation_id, organisation ORDER BY organisation")
+    .all() as Array<{ id: string | null; name: string }>;
+  const names = inLog.map((row) => (row.id ? `${row.id} (${row.name})` : row.name));
+  return `note: no case in this log is from "${organisation}"; ${names.length ? `its organisations: ${names.join(', ')}` : 'no case in it is from a listed hospital'}`;
 }
 

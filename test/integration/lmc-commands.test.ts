@@ -205,6 +205,22 @@ describe('audit', () => {
     });
   });
 
+  it('an organisation no case is from gives an empty export and a note naming the organisations the log holds', async () => {
+    const slip = await runCli(['audit', '--organisation', 'northmer', '--database', database]);
+    expect(slip.code, slip.stderr).toBe(0);
+    expect(slip.stdout.trim().split('\n')).toHaveLength(1); // the table's heading alone
+    expect(slip.stderr).toBe(
+      'note: no case in this log is from "northmer"; its organisations: eastfield (Eastfield Community and Mental Health NHS Trust), ' +
+        "northmere (Northmere University Hospitals NHS Trust), staldrics (St Aldric's Hospital NHS Foundation Trust)\n",
+    );
+    // By id or by name, in any case: no note.
+    for (const organisation of ['NORTHMERE', 'northmere university hospitals nhs trust']) {
+      const found = await runCli(['audit', '--organisation', organisation, '--database', database]);
+      expect(found.stderr, organisation).toBe('');
+      expect(found.stdout.trim().split('\n').length, organisation).toBeGreaterThan(1);
+    }
+  });
+
   it.each([['--since', 'yesterday'], ['--until', '2026-02-30'], ['--since', '2026-11-20T25:00Z']])('refuses %s %s with a one-line reason (exit 2)', async (option, value) => {
     const result = await runCli(['audit', option, value, '--database', database]);
     expect(result.code).toBe(2);
