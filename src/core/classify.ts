@@ -167,14 +167,18 @@ function headerGates(h: MessageHeaders, policy: Policy): HeaderOutcome {
   return { final: null, hospital: sender.hospital, reasons: sender.reasons };
 }
 
-/** Urgency score of the new text and subject: footers and quoted history never count. */
+/**
+ * Urgency score of the subject, the new text and the attached letters (where each rule looks):
+ * footers and quoted history never count. An attached letter counts like the body: a hospital's
+ * "please see the attached letter" may carry a critical result, and the category rules read the same
+ * attachment, so without it the request in a letter marked urgent would be answered automatically.
+ */
 function urgencyGate(texts: Texts, policy: Policy, reasons: Reason[]): number {
   const { rules, cancel } = policy.urgency;
   let score = 0;
   const found: Reason[] = [];
   for (const rule of rules) {
     for (const where of rule.in) {
-      if (where === 'attachment') continue;
       const match = uncancelledMatch(rule, texts[where], cancel);
       if (match === null) continue;
       score += rule.weight;

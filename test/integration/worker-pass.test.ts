@@ -7,6 +7,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotServer } from '../support/dovecot.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { SAMPLE_EXPECTED } from '../support/hardening-tools.js';
+import { buildMail } from '../support/mail-factory.js';
+import { pdfLetter } from '../support/pdf-letter.js';
 import { CLI, REPO_ROOT, runCli } from '../support/run-cli.js';
 
 /**
@@ -157,6 +159,33 @@ describe('a pass over the shared mailbox', () => {
     expect(cases()).toHaveLength(1);
     // The copy a person put back is theirs: it stays where they put it.
     expect(await dovecot.list('INBOX')).toHaveLength(1);
+  });
+
+  it('reads attached PDF letters: a request in one is answered, one marked urgent is left for a person and never answered', async () => {
+    const letterMail = (messageId: string, lines: string[]) =>
+      buildMail({
+        from: 'Renal Clinic <renal.clinic@northmere.nhs.uk>',
+        to: MAILBOX,
+        subject: 'Clinic letter',
+        date: new Date('2026-11-19T15:00:00Z'),
+        messageId,
+        body: 'Dear GP,\n\nPlease see the attached letter.\n\nRenal Clinic\nNorthmere University Hospitals NHS Trust',
+        attachments: [{ filename: 'letter.pdf', contentType: 'application/pdf', content: pdfLetter(lines) }],
+      });
+    await dovecot.seed('INBOX', [
+      letterMail('<letter-request@northmere.nhs.uk>', ['Renal clinic letter', 'We would be grateful if the GP could arrange a repeat U&E in 4 weeks.']),
+      letterMail('<letter-urgent@northmere.nhs.uk>', ['URGENT - critical result', 'Potassium 6.9 mmol/L.', 'We would be grateful if the GP could arrange a repeat U&E today.']),
+    ]);
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    const byMessageId = new Map(cases().map((row) => [row.message_id, row]));
+    expect(byMessageId.get('<letter-request@northmere.nhs.uk>')).toMatchObject({ status: 'replied', category: 'blood_test_request' });
+    expect(byMessageId.get('<letter-urgent@northmere.nhs.uk>')).toMatchObject({ status: 'review', category: 'urgent_clinical', reply_message_id: null });
+    await sink.waitFor(1, 10_000);
+    expect(sink.messages.map((m) => m.inReplyTo)).toEqual(['<letter-request@northmere.nhs.uk>']);
+    expect((await dovecot.list('PCN/Review')).map((m) => m.messageId)).toEqual(['<letter-urgent@northmere.nhs.uk>']);
+    const why = await runCli(['why', '<letter-urgent@northmere.nhs.uk>', '--database', databasePath]);
+    expect(why.stdout).toMatch(/critical-result: matched "critical result" in attachment/);
   });
 
   it('two copies of one message in the same pass (copied by a person, or sent twice) make one case and at most one reply', async () => {

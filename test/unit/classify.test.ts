@@ -194,6 +194,23 @@ describe('gate 4: category rules', () => {
     expect(result.reasons.some((r) => r.where === 'attachment')).toBe(true);
   });
 
+  it('an attached letter marked urgent makes the message urgent: its request is left for a person', () => {
+    const letter = 'URGENT - critical result. Potassium 6.9 mmol/L. Please arrange a repeat U&E with the GP today.';
+    const result = classify(message({ newText: 'Please see the attached letter.', attachments: [{ filename: 'letter.pdf', contentType: 'application/pdf', size: 5000, text: letter }] }), policy, NOW);
+    expect(result.category).toBe('urgent_clinical');
+    expect(result.action).toBe('review');
+    const urgency = result.reasons.filter((r) => r.gate === 'urgency');
+    expect(urgency.map((r) => r.where)).toEqual(expect.arrayContaining(['attachment']));
+    expect(urgency.map((r) => r.rule)).toEqual(expect.arrayContaining(['urgent', 'critical-result']));
+  });
+
+  it('a cancel cue in the attached letter ("non-urgent") cancels its urgency; the request is scored', () => {
+    const letter = 'This is a non-urgent request. We would be grateful if you could arrange a repeat U&E in 4 weeks.';
+    const result = classify(message({ newText: 'Please see the attached letter.', attachments: [{ filename: 'letter.pdf', contentType: 'application/pdf', size: 5000, text: letter }] }), policy, NOW);
+    expect(result.category).toBe('blood_test_request');
+    expect(result.reasons.some((r) => r.gate === 'urgency')).toBe(false);
+  });
+
   it('a cancel cue removes the category ("we will arrange the bloods ourselves")', () => {
     const result = classify(message({ newText: 'Please continue his current medications. We will arrange his pre-clinic bloods ourselves. No action is required from the practice.' }), policy, NOW);
     expect(result.category).toBe('clinical_information');
