@@ -49,6 +49,13 @@ const SIGN_OFF =
   /^(?:(?:with\s+)?(?:kind|kindest|best|warm|warmest|many|sincere)\s+)?(?:regards|wishes|thanks|thank you|thanks again)(?:\s+(?:and|&)\s+(?:best\s+)?(?:regards|wishes))?\s*[,.!]*$|^(?:yours\s+(?:sincerely|faithfully|truly)|sincerely|best|cheers|thanks|regards|rgds|kr|br)\s*[,.!]*$/i;
 
 /**
+ * A postscript: "P.S.", "PS -", "PPS", "NB:", "Addendum:" at the start of a line. Written below the
+ * sign-off, it is still the sender's message (often the very thing that matters: "PS her potassium
+ * was 6.9 this morning"), not signature.
+ */
+const POSTSCRIPT = /^\s*(?:p\.?\s?p\.?\s?s\b\.?|p\.?\s?s\b\.?|p\.s\.|n\.?\s?b\b\.?|addendum\b)\s*[:\-\u2013\u2014]?/i;
+
+/**
  * Stock phrases of trust disclaimers, NHSmail footers and e-mail banners. A paragraph with one
  * of them is a footer paragraph wherever it stands: no clinical request is worded like this.
  */
@@ -193,9 +200,16 @@ function splitFooter(lines: string[]): { body: string[]; footer: string[] } {
     for (let index = paragraph.start; index < paragraph.end; index += 1) isFooterLine[index] = true;
   };
 
-  // 1. The signature delimiter or the last sign-off: everything below is signature.
+  // 1. The signature delimiter or the last sign-off: everything below is signature, but for a
+  //    postscript, from its first line to the end of its paragraph.
   const signatureStart = findSignatureStart(lines);
-  for (let index = signatureStart; index < lines.length; index += 1) isFooterLine[index] = true;
+  let inPostscript = false;
+  for (let index = signatureStart; index < lines.length; index += 1) {
+    const line = lines[index] ?? '';
+    if (line.trim() === '') inPostscript = false;
+    else if (POSTSCRIPT.test(line)) inPostscript = true;
+    isFooterLine[index] = !inPostscript;
+  }
 
   // 2. Disclaimer paragraphs, wherever they stand (banners at the top, notices at the end).
   for (const paragraph of paragraphs) {

@@ -40,6 +40,29 @@ describe('splitSections', () => {
     expect(splitSections(text).newText).toMatch(/urgent/i);
   });
 
+  it.each([
+    ['P.S. after the signature', `${REQUEST}\n\nKind regards,\nDr Ann Smith\nRenal Registrar\n\nP.S. Her potassium was 6.9 this morning: urgent, please act today.`],
+    ['PS - glued under the name', `${REQUEST}\n\nThanks\nAnn\nPS - potassium 6.9, urgent.`],
+    ['PPS', `${REQUEST}\n\nRegards\nAnn\n\nPS I am away next week.\n\nPPS urgent: potassium 6.9.`],
+    ['NB:', `${REQUEST}\n\nMany thanks,\nAnn Smith\nWard 9 | Example Hospitals\n\nNB: urgent - potassium 6.9.`],
+    ['Addendum', `${REQUEST}\n\nBest wishes\nAnn\n\nAddendum: urgent, the potassium is 6.9.`],
+  ])('a postscript below the sign-off (%s) is the sender\'s text, not signature', (_name, text) => {
+    const sections = splitSections(text);
+    expect(sections.newText).toContain(REQUEST);
+    expect(sections.newText).toMatch(/urgent/i);
+    expect(sections.newText).not.toMatch(/Registrar|Ward 9|^Ann$/m);
+    expect(sections.footerText).not.toMatch(/urgent/i);
+  });
+
+  it.each([
+    ['a signature line that starts with a word like PSA', `${REQUEST}\n\nKind regards,\nAnn Smith\nPSA clinic coordinator - not for urgent queries`],
+    ['a disclaimer below a postscript', `${REQUEST}\n\nThanks\nAnn\n\nPS I am away next week.\n\nThis e-mail is confidential. If you are not the intended recipient, please delete it. Urgent matters: telephone the ward.`],
+  ])('%s stays in the footer', (_name, text) => {
+    const sections = splitSections(text);
+    expect(sections.newText).not.toMatch(/urgent/i);
+    expect(sections.footerText).toMatch(/urgent/i);
+  });
+
   it('keeps the sender\'s lines between "> " quotes (RFC 3676 interleaved reply)', () => {
     const sections = splitSections('> Which bloods?\nFBC and ferritin.\n> Where to?\nTo haematology.');
     expect(sections.newText).toBe('FBC and ferritin.\nTo haematology.');
