@@ -140,6 +140,15 @@ describe('gate 3: urgency overrides every request', () => {
     ['suspected cancer', 'The mass is highly suspicious of malignancy; please refer on the 2WW pathway.'],
     ['suicide risk', 'He has suicidal ideation and a stockpile of medication; please review his prescriptions.'],
     ['same-day prescription', 'Please could the GP issue a prescription today for his insulin.'],
+    ['as soon as possible', 'Please could the practice see him as soon as possible and repeat the U&E.'],
+    ['ASAP', 'Please review ASAP and arrange a repeat U&E.'],
+    ['immediately', 'Please contact the patient immediately and arrange a repeat U&E.'],
+    ['high priority', 'High priority: please could the practice arrange a repeat U&E.'],
+    ['deterioration', 'She has deteriorated since discharge. Please could the practice arrange a repeat U&E.'],
+    ['a critical potassium without the word', 'His potassium is 6.8 mmol/L. Please could the practice arrange a repeat U&E.'],
+    ['a critical sodium', 'Sodium 118 mmol/L on today\'s sample. Please could the practice arrange a repeat U&E.'],
+    ['a critical INR', 'Her INR is 8.2 so please withhold warfarin and recheck.'],
+    ['query malignancy', 'Query malignancy on CT. Please could the practice arrange a repeat FBC.'],
   ])('%s -> urgent_clinical (review)', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category: 'urgent_clinical', action: 'review' });
@@ -159,6 +168,12 @@ describe('gate 3: urgency overrides every request', () => {
     ['an urgent-queries line in the new text', { newText: 'Please could the practice arrange a repeat U&E in 2 weeks. For urgent queries call the secretaries.' }],
     ['safety-netting advice to the patient', { newText: 'Please could the practice arrange a repeat U&E in 2 weeks. She was advised to seek urgent medical attention if she becomes unwell.' }],
     ['no risk concerns', { newText: 'There are no safeguarding concerns. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['results within the critical limits', { newText: 'Potassium 4.6, sodium 138, INR 2.5. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['a number of days after a result word', { newText: 'Please could the practice recheck his potassium 7 days after starting ramipril.' }],
+    ['no features of malignancy', { newText: 'No features of malignancy on CT. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['no deterioration', { newText: 'There was no deterioration at review. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['an attendance at the Emergency Department', { newText: 'She was seen in the Emergency Department on Tuesday. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['"immediately" in the footer', { footerText: 'If you received this in error please notify the sender immediately.' }],
   ])('%s does not make a routine request urgent', (_name, overrides) => {
     const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
     const result = classify(message({ ...base, ...overrides }), policy, NOW);
