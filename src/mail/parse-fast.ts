@@ -37,6 +37,14 @@ export interface ParseMessageOptions {
 
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_PDF_BYTES = 2 * 1024 * 1024;
+
+/**
+ * A PDF too large to read is an attached letter nobody read: like one that could not be read, it
+ * keeps the message from an automatic reply (the letter may be where the urgency is).
+ */
+export function pdfTooLargeProblem(info: AttachmentInfo, maxPdfBytes: number): string {
+  return `${info.filename ?? 'PDF attachment'}: ${info.size} bytes, over the ${maxPdfBytes}-byte limit for reading PDF attachments: not read`;
+}
 /** The classifier reads cues, not novels: a longer body is cut (and the cut reported). */
 export const MAX_TEXT_CHARS = 1_000_000;
 export const MAX_ATTACHMENTS_LISTED = 200;
@@ -81,7 +89,11 @@ function listAttachments(parts: SimpleAttachment[], options: ParseMessageOptions
     const info: AttachmentInfo = { filename: part.filename === null ? null : cleanFilename(part.filename), contentType: part.contentType, size: part.bytes.length };
     attachments.push(info);
     const isPdf = info.contentType === 'application/pdf' || (info.filename?.toLowerCase().endsWith('.pdf') ?? false);
-    if (!wantPdfText || !isPdf || info.size > maxPdfBytes) continue;
+    if (!wantPdfText || !isPdf) continue;
+    if (info.size > maxPdfBytes) {
+      problems.push(pdfTooLargeProblem(info, maxPdfBytes));
+      continue;
+    }
     const result = extractPdfTextNow(part.bytes);
     if (result === null) return null; // only unpdf can read it: the mailparser path will
     if (result.ok) info.text = result.text;

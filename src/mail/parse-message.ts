@@ -19,6 +19,7 @@ import {
   finishMessage,
   MAX_ATTACHMENTS_LISTED,
   MAX_TEXT_CHARS,
+  pdfTooLargeProblem,
   tryParseMessageFast,
   type BodyResult,
   type ParseMessageOptions,
@@ -73,7 +74,8 @@ async function parseWith(raw: Buffer, options: ParseMessageOptions, allowFast: b
 
 interface PendingPdf {
   info: AttachmentInfo;
-  bytes: Buffer;
+  /** null: over the size limit, not read (a problem in its turn, as on the fast path). */
+  bytes: Buffer | null;
 }
 
 /** A single-part text/html message: its text comes from our converter (html-to-text.ts), not mailparser's. */
@@ -117,7 +119,7 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
       if (extraAttachments > 0) {
         problems.push(`${extraAttachments} more attachments not listed`);
       }
-      void readPdfTexts(pendingPdfs, problems).then(() => resolve({ text, attachments }));
+      void readPdfTexts(pendingPdfs, problems, maxPdfBytes).then(() => resolve({ text, attachments }));
     };
     const timer = setTimeout(() => {
       problems.push(`body parsing timed out after ${timeoutMs} ms`);
@@ -172,9 +174,7 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
       const done = (): void => {
         if (attachments.length < MAX_ATTACHMENTS_LISTED) {
           attachments.push(info);
-          if (keepBytes && !overPdfLimit) {
-            pendingPdfs.push({ info, bytes: Buffer.concat(chunks) });
-          }
+          if (keepBytes) pendingPdfs.push({ info, bytes: overPdfLimit ? null : Buffer.concat(chunks) });
         } else {
           extraAttachments += 1;
         }
@@ -196,8 +196,12 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
   });
 }
 
-async function readPdfTexts(pdfs: PendingPdf[], problems: string[]): Promise<void> {
+async function readPdfTexts(pdfs: PendingPdf[], problems: string[], maxPdfBytes: number): Promise<void> {
   for (const pdf of pdfs) {
+    if (pdf.bytes === null) {
+      problems.push(pdfTooLargeProblem(pdf.info, maxPdfBytes));
+      continue;
+    }
     const result = await extractPdfText(pdf.bytes);
     if (result.ok) {
       pdf.info.text = result.text;

@@ -161,29 +161,34 @@ describe('a pass over the shared mailbox', () => {
     expect(await dovecot.list('INBOX')).toHaveLength(1);
   });
 
-  it('reads attached PDF letters: a request in one is answered, one marked urgent is left for a person and never answered', async () => {
-    const letterMail = (messageId: string, lines: string[]) =>
+  it('reads attached PDF letters: a request in one is answered; one marked urgent, or one too large to read, is left for a person', async () => {
+    const letterMail = (messageId: string, lines: string[], body = 'Please see the attached letter.', padding = 0) =>
       buildMail({
         from: 'Renal Clinic <renal.clinic@northmere.nhs.uk>',
         to: MAILBOX,
         subject: 'Clinic letter',
         date: new Date('2026-11-19T15:00:00Z'),
         messageId,
-        body: 'Dear GP,\n\nPlease see the attached letter.\n\nRenal Clinic\nNorthmere University Hospitals NHS Trust',
-        attachments: [{ filename: 'letter.pdf', contentType: 'application/pdf', content: pdfLetter(lines) }],
+        body: `Dear GP,\n\n${body}\n\nRenal Clinic\nNorthmere University Hospitals NHS Trust`,
+        attachments: [{ filename: 'letter.pdf', contentType: 'application/pdf', content: Buffer.concat([pdfLetter(lines), Buffer.alloc(padding, 0x20)]) }],
       });
     await dovecot.seed('INBOX', [
       letterMail('<letter-request@northmere.nhs.uk>', ['Renal clinic letter', 'We would be grateful if the GP could arrange a repeat U&E in 4 weeks.']),
       letterMail('<letter-urgent@northmere.nhs.uk>', ['URGENT - critical result', 'Potassium 6.9 mmol/L.', 'We would be grateful if the GP could arrange a repeat U&E today.']),
+      // The request is in the e-mail; the letter (a scan, say) is over the 2 MB the worker reads.
+      letterMail('<letter-unread@northmere.nhs.uk>', ['URGENT - critical result'], 'Please could the practice arrange a repeat U&E in 4 weeks. Letter attached.', 2.5 * 1024 * 1024),
     ]);
     const result = await once();
     expect(result.code, result.stderr).toBe(0);
     const byMessageId = new Map(cases().map((row) => [row.message_id, row]));
     expect(byMessageId.get('<letter-request@northmere.nhs.uk>')).toMatchObject({ status: 'replied', category: 'blood_test_request' });
     expect(byMessageId.get('<letter-urgent@northmere.nhs.uk>')).toMatchObject({ status: 'review', category: 'urgent_clinical', reply_message_id: null });
+    expect(byMessageId.get('<letter-unread@northmere.nhs.uk>')).toMatchObject({ status: 'review', category: 'blood_test_request', reply_message_id: null });
     await sink.waitFor(1, 10_000);
     expect(sink.messages.map((m) => m.inReplyTo)).toEqual(['<letter-request@northmere.nhs.uk>']);
-    expect((await dovecot.list('PCN/Review')).map((m) => m.messageId)).toEqual(['<letter-urgent@northmere.nhs.uk>']);
+    expect((await dovecot.list('PCN/Review')).map((m) => m.messageId).sort()).toEqual(['<letter-unread@northmere.nhs.uk>', '<letter-urgent@northmere.nhs.uk>']);
+    const unread = await runCli(['why', '<letter-unread@northmere.nhs.uk>', '--database', databasePath]);
+    expect(unread.stdout).toMatch(/letter\.pdf: \d+ bytes, over the 2097152-byte limit for reading PDF attachments: not read/);
     const why = await runCli(['why', '<letter-urgent@northmere.nhs.uk>', '--database', databasePath]);
     expect(why.stdout).toMatch(/critical-result: matched "critical result" in attachment/);
   });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseMessage } from '../../src/mail/parse-message.js';
+import { parseMessage, parseMessageSlow } from '../../src/mail/parse-message.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/mail/', import.meta.url));
 const load = (name: string): Buffer => readFileSync(`${fixtures}${name}`);
@@ -63,12 +63,19 @@ describe('parseMessage on hand-written fixtures', () => {
     expect(message.parseProblems).toEqual([]);
   });
 
-  it.each([
-    [{ pdfText: false }],
-    [{ maxPdfBytes: 100 }],
-  ])('does not read the PDF with options %j', async (options) => {
-    const message = await parseMessage(load('pdf-attachment.eml'), options);
+  it('does not read the PDF with options {"pdfText":false}', async () => {
+    const message = await parseMessage(load('pdf-attachment.eml'), { pdfText: false });
     expect(message.attachments[0]?.text).toBeUndefined();
+    expect(message.parseProblems).toEqual([]);
+  });
+
+  it.each([
+    ['the fast path', (raw: Buffer, options: { maxPdfBytes: number }) => parseMessage(raw, options)],
+    ['mailparser', (raw: Buffer, options: { maxPdfBytes: number }) => parseMessageSlow(raw, options)],
+  ])('a PDF over the size limit is not read, and says so (%s): a letter nobody read keeps the message from an automatic reply', async (_path, parse) => {
+    const message = await parse(load('pdf-attachment.eml'), { maxPdfBytes: 100 });
+    expect(message.attachments[0]?.text).toBeUndefined();
+    expect(message.parseProblems).toEqual([`clinic-letter.pdf: ${load('letter.pdf').length} bytes, over the 100-byte limit for reading PDF attachments: not read`]);
   });
 
   it('reports a "PDF" that is not a PDF instead of failing', async () => {
