@@ -38,6 +38,34 @@ export interface ParseMessageOptions {
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_PDF_BYTES = 2 * 1024 * 1024;
 
+/** Word, RTF and OpenDocument letters: attached documents the worker cannot read. */
+const DOCUMENT_TYPES = new Map([
+  ['application/msword', 'a Word'],
+  ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'a Word'],
+  ['application/vnd.ms-word.document.macroenabled.12', 'a Word'],
+  ['application/rtf', 'an RTF'],
+  ['text/rtf', 'an RTF'],
+  ['application/vnd.oasis.opendocument.text', 'an OpenDocument'],
+]);
+const DOCUMENT_EXTENSIONS = new Map([
+  ['doc', 'a Word'],
+  ['docx', 'a Word'],
+  ['docm', 'a Word'],
+  ['rtf', 'an RTF'],
+  ['odt', 'an OpenDocument'],
+]);
+
+/**
+ * An attached letter in a format the worker does not read (Word, RTF, OpenDocument), as a problem:
+ * like a PDF it could not read, it keeps the message from an automatic reply. Null for any other
+ * attachment (images are mostly logos; a letter is a document).
+ */
+export function unreadDocumentProblem(info: AttachmentInfo): string | null {
+  const extension = /\.([a-z]+)$/i.exec(info.filename ?? '')?.[1]?.toLowerCase() ?? '';
+  const kind = DOCUMENT_TYPES.get(info.contentType) ?? DOCUMENT_EXTENSIONS.get(extension);
+  return kind ? `${info.filename ?? 'attached document'}: ${kind} document, which the worker does not read` : null;
+}
+
 /**
  * A PDF too large to read is an attached letter nobody read: like one that could not be read, it
  * keeps the message from an automatic reply (the letter may be where the urgency is).
@@ -89,6 +117,8 @@ function listAttachments(parts: SimpleAttachment[], options: ParseMessageOptions
     const info: AttachmentInfo = { filename: part.filename === null ? null : cleanFilename(part.filename), contentType: part.contentType, size: part.bytes.length };
     attachments.push(info);
     const isPdf = info.contentType === 'application/pdf' || (info.filename?.toLowerCase().endsWith('.pdf') ?? false);
+    const unread = isPdf ? null : unreadDocumentProblem(info);
+    if (unread) problems.push(unread);
     if (!wantPdfText || !isPdf) continue;
     if (info.size > maxPdfBytes) {
       problems.push(pdfTooLargeProblem(info, maxPdfBytes));

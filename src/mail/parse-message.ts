@@ -21,6 +21,7 @@ import {
   MAX_TEXT_CHARS,
   pdfTooLargeProblem,
   tryParseMessageFast,
+  unreadDocumentProblem,
   type BodyResult,
   type ParseMessageOptions,
 } from './parse-fast.js';
@@ -72,11 +73,8 @@ async function parseWith(raw: Buffer, options: ParseMessageOptions, allowFast: b
 }
 
 
-interface PendingPdf {
-  info: AttachmentInfo;
-  /** null: over the size limit, not read (a problem in its turn, as on the fast path). */
-  bytes: Buffer | null;
-}
+/** A PDF to read, or an attachment not read whose problem is reported in its turn (as on the fast path). */
+type PendingAttachment = { info: AttachmentInfo; bytes: Buffer } | { info: AttachmentInfo; problem: string };
 
 /** A single-part text/html message: its text comes from our converter (html-to-text.ts), not mailparser's. */
 function isHtmlContentType(contentType: string | undefined): boolean {
@@ -96,7 +94,7 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
 
   return new Promise<BodyResult>((resolve) => {
     const attachments: AttachmentInfo[] = [];
-    const pendingPdfs: PendingPdf[] = [];
+    const pending: PendingAttachment[] = [];
     let text = '';
     let settled = false;
     let extraAttachments = 0;
@@ -119,7 +117,7 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
       if (extraAttachments > 0) {
         problems.push(`${extraAttachments} more attachments not listed`);
       }
-      void readPdfTexts(pendingPdfs, problems, maxPdfBytes).then(() => resolve({ text, attachments }));
+      void readPdfTexts(pending, problems).then(() => resolve({ text, attachments }));
     };
     const timer = setTimeout(() => {
       problems.push(`body parsing timed out after ${timeoutMs} ms`);
@@ -174,7 +172,9 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
       const done = (): void => {
         if (attachments.length < MAX_ATTACHMENTS_LISTED) {
           attachments.push(info);
-          if (keepBytes) pendingPdfs.push({ info, bytes: overPdfLimit ? null : Buffer.concat(chunks) });
+          const unread = unreadDocumentProblem(info);
+          if (keepBytes) pending.push(overPdfLimit ? { info, problem: pdfTooLargeProblem(info, maxPdfBytes) } : { info, bytes: Buffer.concat(chunks) });
+          else if (unread) pending.push({ info, problem: unread });
         } else {
           extraAttachments += 1;
         }
@@ -196,10 +196,10 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
   });
 }
 
-async function readPdfTexts(pdfs: PendingPdf[], problems: string[], maxPdfBytes: number): Promise<void> {
-  for (const pdf of pdfs) {
-    if (pdf.bytes === null) {
-      problems.push(pdfTooLargeProblem(pdf.info, maxPdfBytes));
+async function readPdfTexts(pending: PendingAttachment[], problems: string[]): Promise<void> {
+  for (const pdf of pending) {
+    if ('problem' in pdf) {
+      problems.push(pdf.problem);
       continue;
     }
     const result = await extractPdfText(pdf.bytes);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseMessage, parseMessageSlow } from '../../src/mail/parse-message.js';
+import { buildMail } from '../support/mail-factory.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/mail/', import.meta.url));
 const load = (name: string): Buffer => readFileSync(`${fixtures}${name}`);
@@ -76,6 +77,29 @@ describe('parseMessage on hand-written fixtures', () => {
     const message = await parse(load('pdf-attachment.eml'), { maxPdfBytes: 100 });
     expect(message.attachments[0]?.text).toBeUndefined();
     expect(message.parseProblems).toEqual([`clinic-letter.pdf: ${load('letter.pdf').length} bytes, over the 100-byte limit for reading PDF attachments: not read`]);
+  });
+
+  it.each([
+    ['the fast path', parseMessage],
+    ['mailparser', parseMessageSlow],
+  ])('names each attached Word, RTF or OpenDocument letter it does not read (%s); a logo is no problem', async (_path, parse) => {
+    const raw = Buffer.from(
+      buildMail({
+        attachments: [
+          { filename: 'logo.png', contentType: 'image/png', content: Buffer.alloc(300, 1) },
+          { filename: 'clinic-letter.docx', contentType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', content: Buffer.alloc(500, 2) },
+          { filename: 'summary', contentType: 'application/rtf', content: '{\\rtf1 urgent}' },
+          { filename: 'Letter.ODT', contentType: 'application/octet-stream', content: Buffer.alloc(200, 3) },
+        ],
+      }),
+    );
+    const message = await parse(raw);
+    expect(message.attachments.map((a) => a.filename)).toEqual(['logo.png', 'clinic-letter.docx', 'summary', 'Letter.ODT']);
+    expect(message.parseProblems).toEqual([
+      'clinic-letter.docx: a Word document, which the worker does not read',
+      'summary: an RTF document, which the worker does not read',
+      'Letter.ODT: an OpenDocument document, which the worker does not read',
+    ]);
   });
 
   it('reports a "PDF" that is not a PDF instead of failing', async () => {
