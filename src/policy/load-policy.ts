@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { SAMPLE_CONTEXT } from '../reply/compile-templates.js';
 import { TAXONOMY_DEFAULT_ACTION } from './default-actions.js';
 import { addressPatternProblem, compileAddressPattern, escapeRegExp } from './address-pattern.js';
+import { backtracksCatastrophically, nestedRepetitions } from './regex-safety.js';
 import { LiteralTable, literalPrefixes, requiredLiteralSets } from './literal-prefixes.js';
 import type { CompiledHospital, CompiledRule, Policy, PolicyLoadResult, PolicyProblem } from './policy.js';
 import {
@@ -550,6 +551,17 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
     }
     if (regex.test('')) {
       problems.push(locator.at([...path, hasPhrase ? 'phrase' : 'pattern'], `rule ${rule.id} matches empty text, so it would fire on every message`, 'make the expression require at least one word'));
+      return;
+    }
+    const nested = hasPattern ? nestedRepetitions(source) : [];
+    if (nested.length > 0 && backtracksCatastrophically(source, 'i')) {
+      problems.push(
+        locator.at(
+          [...path, 'pattern'],
+          `rule ${rule.id} can take minutes or hours to give up on an ordinary sentence, because ${nested[0]} repeats something that itself repeats: the worker would stop on such a message`,
+          'repeat either the inner part or the group, not both (for example ([a-z]+ ?)+ can be written [a-z ]+), or use phrase: for plain words',
+        ),
+      );
       return;
     }
     compiled.push({

@@ -73,6 +73,7 @@ describe('policy problems: every one located with path, message and fix', () => 
     ['required category missing', withoutCategory('unclear'), 'categories', /category unclear is not configured/],
     ['bad address pattern', mutated('  - "gp.*@nhs.net"', '  - "gp.*@*.net"'), 'neverHospital[5]', /not an address pattern/],
     ['NHSmail pattern matching everyone', mutated('nhsmail: ["eastfield.*@nhs.net"]', 'nhsmail: ["*@nhs.net"]'), 'hospitals[2].nhsmail', /every NHSmail user|must look like/],
+    ['regex that backtracks for hours', mutated("pattern: '\\b(blood tests?|bloods|phlebotomy|U\\s?&\\s?Es?|FBCs?|LFTs?|TFTs?)\\b'", "pattern: '(\\w+\\s?)+bloods!'"), 'categories.blood_test_request.rules[2].pattern', /can take minutes or hours .* \(\\w\+\\s\?\)\+ repeats/],
     ['regex matching empty text', mutated("pattern: '\\b(blood tests?|bloods|phlebotomy|U\\s?&\\s?Es?|FBCs?|LFTs?|TFTs?)\\b'", "pattern: '(bloods)?'"), 'categories.blood_test_request.rules[2].pattern', /matches empty text/],
   ])('%s', (_name, text, path, message) => {
     const problems = problemsOf(text);
