@@ -16,8 +16,14 @@ export function isValidNhsNumber(value: string): boolean {
   return (check === 11 ? 0 : check) === digits.charCodeAt(9) - 48;
 }
 
-// 3-3-4 with one space or hyphen between groups, or 10 plain digits; not part of a longer number.
-const CANDIDATE = /(?<![\d])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![\d])/g;
+/**
+ * Between the groups of a written NHS number: nothing, or up to two of a space (also the no-break and
+ * thin spaces of HTML mail and word processors), a hyphen or dash, or a dot ("999 151 3345",
+ * "999-151-3345", "999.151.3345", "999  151  3345" in a fixed-width report).
+ */
+const SEPARATOR = '[ \\u00a0\\u2007\\u2009\\u202f.\\u2010\\u2011\\u2013-]{0,2}';
+// 3-3-4 digits, each gap a SEPARATOR; not part of a longer number.
+const CANDIDATE = new RegExp(`(?<![\\d])(\\d{3})(${SEPARATOR})(\\d{3})(${SEPARATOR})(\\d{4})(?![\\d])`, 'g');
 
 /**
  * Mask every valid NHS number in `text`, keeping the first three digits so a reader can tell a
@@ -25,7 +31,7 @@ const CANDIDATE = /(?<![\d])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![\d])/g;
  * Ten-digit strings that fail the check digit (phone numbers, hospital ids) are left alone.
  */
 export function maskNhsNumbers(text: string): string {
-  return text.replace(CANDIDATE, (whole, first: string, separator: string, second: string, third: string) =>
-    isValidNhsNumber(first + second + third) ? `${first}${separator || ' '}***${separator || ' '}****` : whole,
+  return text.replace(CANDIDATE, (whole, first: string, gap1: string, second: string, gap2: string, third: string) =>
+    isValidNhsNumber(first + second + third) ? `${first}${gap1 || ' '}***${gap2 || ' '}****` : whole,
   );
 }

@@ -91,10 +91,12 @@ export function roundedConfidence(confidence: number): number {
   return Math.round(confidence * 1000) / 1000;
 }
 
-// maskNhsNumbers changes only a subject holding one of its candidates: 3-3-4 digits (the same
-// space or hyphen twice, or none), not part of a longer number. This is that pattern, tested once:
-// any other subject is returned as it is, without the costlier masking pass.
-export const MAY_HOLD_NHS_NUMBER = /(?<!\d)\d{3}([ -]?)\d{3}\1\d{4}(?!\d)/;
+// maskNhsNumbers changes only a subject holding one of its candidates: 3-3-4 digits with at most two
+// separator characters in each gap, not part of a longer number. This test, made once, lets every
+// other subject through as it is, without the costlier masking pass. It allows any six non-digits
+// in a gap: a superset, also when the subjects are read as Latin-1 bytes (audit-sql.ts), where a
+// no-break or thin space is two or three characters.
+export const MAY_HOLD_NHS_NUMBER = /(?<!\d)\d{3}\D{0,6}\d{3}\D{0,6}\d{4}(?!\d)/;
 
 export function maskedSubject(subject: string | null): string | null {
   if (subject === null) return null;

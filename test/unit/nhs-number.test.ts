@@ -30,6 +30,12 @@ describe('maskNhsNumbers', () => {
     ['ref 9991513346 (bad check digit)', 'ref 9991513346 (bad check digit)'],
     ['UBRN 0004 1127 7893', 'UBRN 0004 1127 7893'],
     ['a 19991513345 longer number', 'a 19991513345 longer number'],
+    ['NHS number 999.151.3345', 'NHS number 999.***.****'],
+    ['NHS\u00a0No\u00a0999\u00a0151\u00a03345 (no-break spaces of HTML mail)', 'NHS\u00a0No\u00a0999\u00a0***\u00a0**** (no-break spaces of HTML mail)'],
+    ['999\u2009151\u20093345 (thin spaces)', '999\u2009***\u2009**** (thin spaces)'],
+    ['NHS No   999  151  3345', 'NHS No   999  ***  ****'],
+    ['999 151-3345 (two kinds)', '999 ***-**** (two kinds)'],
+    ['2026.11.20 09:00:15', '2026.11.20 09:00:15'],
   ])('%j -> %j', (text, expected) => {
     expect(maskNhsNumbers(text)).toBe(expected);
   });
