@@ -35,3 +35,17 @@ export function maskNhsNumbers(text: string): string {
     isValidNhsNumber(first + second + third) ? `${first}${gap1 || ' '}***${gap2 || ' '}****` : whole,
   );
 }
+
+/** Whether maskNhsNumbers could change `text` (its candidates' shape, any gap): cheaper to ask than to mask. */
+const MAY_HOLD_NUMBER = /\d{3}\D{0,2}\d{3}\D{0,2}\d{4}/;
+
+/**
+ * A case's reasons with NHS numbers masked in the words each quotes and in its explanation, before
+ * they are logged: a rule's match can span a number ("please could you, for 999 151 3345, arrange
+ * bloods"), and a parse problem names attachments by their file names. The same array when nothing
+ * needs masking (most cases).
+ */
+export function maskReasons<R extends { detail: string; matched?: string }>(reasons: R[]): R[] {
+  if (!reasons.some((r) => MAY_HOLD_NUMBER.test(r.detail) || (r.matched !== undefined && MAY_HOLD_NUMBER.test(r.matched)))) return reasons;
+  return reasons.map((r) => ({ ...r, detail: maskNhsNumbers(r.detail), ...(r.matched === undefined ? {} : { matched: maskNhsNumbers(r.matched) }) }));
+}

@@ -5,7 +5,7 @@ import { classify, classifyHeaders } from '../core/classify.js';
 import { decide, replyRecipient, tooOldReason, type Decision } from '../core/decide.js';
 import { folderKeyFor, FINAL_STATUSES, type CaseStatus } from '../core/case-status.js';
 import type { MailMessage, MessageHeaders } from '../core/message.js';
-import { maskNhsNumbers } from '../core/nhs-number.js';
+import { maskNhsNumbers, maskReasons } from '../core/nhs-number.js';
 import { maskedExcerpt } from '../core/excerpt.js';
 import { renderReply, type RenderedReply } from '../core/render-reply.js';
 import { isHospitalAddress, matchHospital } from '../core/sender.js';
@@ -890,12 +890,12 @@ class Pass {
       status,
       dryRun: this.options.dryRun,
       urgent: classification.category === 'urgent_clinical',
-      reasons,
+      reasons: maskReasons(reasons),
       trace: {
         scores: classification.scores,
         headers: headersThatMattered(headers),
         size: item.size,
-        parseProblems,
+        parseProblems: parseProblems.map(maskNhsNumbers),
         killSwitch: killSwitchActive,
       },
       policyVersion: policy.data.policy.version,

@@ -193,6 +193,26 @@ describe('a pass over the shared mailbox', () => {
     expect(why.stdout).toMatch(/critical-result: matched "critical result" in attachment/);
   });
 
+  it('logs the words a rule matched with any NHS number in them masked, as the subject and excerpt are', async () => {
+    await dovecot.seed('INBOX', [
+      buildMail({
+        from: 'Renal Clinic <renal.clinic@northmere.nhs.uk>',
+        to: MAILBOX,
+        subject: 'Bloods for NHS 999 151 3345',
+        date: new Date('2026-11-19T15:00:00Z'),
+        messageId: '<nhs-in-match@northmere.nhs.uk>',
+        body: 'Dear GP,\n\nPlease could you, for Mr Test NHS 999 151 3345, arrange bloods in 2 weeks.\n\nRenal Clinic',
+      }),
+    ]);
+    expect((await once(['--dry-run'])).code).toBe(0);
+    const audit = await runCli(['audit', '--format', 'json', '--database', databasePath]);
+    const [record] = audit.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(record.status).toBe('would_reply');
+    expect(record.subject).toBe('Bloods for NHS 999 *** ****');
+    expect(JSON.stringify(record.reasons)).toContain('for Mr Test NHS 999 *** ****, arrange');
+    expect(audit.stdout).not.toMatch(/151.?3345/);
+  });
+
   it('two copies of one message in the same pass (copied by a person, or sent twice) make one case and at most one reply', async () => {
     const copied = ['01-bloods.eml', '07-out-of-office.eml', '08-patient.eml'].map((name) => sample.find((m) => m.name === name)!.raw);
     await dovecot.seed('INBOX', [...copied, ...copied]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isValidNhsNumber, maskNhsNumbers } from '../../src/core/nhs-number.js';
+import { isValidNhsNumber, maskNhsNumbers, maskReasons } from '../../src/core/nhs-number.js';
 
 describe('isValidNhsNumber', () => {
   it.each([
@@ -38,5 +38,23 @@ describe('maskNhsNumbers', () => {
     ['2026.11.20 09:00:15', '2026.11.20 09:00:15'],
   ])('%j -> %j', (text, expected) => {
     expect(maskNhsNumbers(text)).toBe(expected);
+  });
+});
+
+describe('maskReasons', () => {
+  it('masks the number in the words a rule quotes and in an explanation', () => {
+    const reasons = [
+      { gate: 'category', rule: 'asks-for-bloods', detail: 'counts towards blood_test_request', matched: 'Please could you, for Mr Test NHS 999 151 3345, arrange b...' },
+      { gate: 'parse', rule: 'parse.incomplete', detail: 'parts of the message could not be read (9991513345 letter.docx: a Word document, which the worker does not read)' },
+    ];
+    expect(maskReasons(reasons)).toEqual([
+      { ...reasons[0], matched: 'Please could you, for Mr Test NHS 999 *** ****, arrange b...' },
+      { ...reasons[1], detail: 'parts of the message could not be read (999 *** **** letter.docx: a Word document, which the worker does not read)' },
+    ]);
+  });
+
+  it('returns the same reasons when there is nothing to mask', () => {
+    const reasons = [{ gate: 'threshold', rule: 'limits.maxAgeDays', detail: 'received 400 days ago', matched: '2025-10-16T09:00:00.000Z' }];
+    expect(maskReasons(reasons)).toBe(reasons);
   });
 });
