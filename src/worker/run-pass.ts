@@ -845,8 +845,10 @@ class Pass {
       row?.reply_to_address ??
       null;
     if (!recipient) return;
-    store.recordBounce(recipient, row?.id ?? null, this.nowMs(), headers.subject.slice(0, 200));
-    if (row) store.transition(row.id, row.status, this.nowMs(), { actor: this.options.actor, note: `our reply to ${recipient} bounced: ${headers.subject.slice(0, 120)}` });
+    // A bounce's subject is often the original's, NHS number included.
+    const subject = maskNhsNumbers(headers.subject);
+    store.recordBounce(recipient, row?.id ?? null, this.nowMs(), subject.slice(0, 200));
+    if (row) store.transition(row.id, row.status, this.nowMs(), { actor: this.options.actor, note: `our reply to ${recipient} bounced: ${subject.slice(0, 120)}` });
     logger.warn({ recipient, caseId: row ? caseReference(row.id) : null }, 'a reply bounced; no further replies go to this address for the cooldown period');
   }
 

@@ -127,7 +127,8 @@ describe('mail that must never start a conversation', () => {
     const bounce = [
       'From: Mail Delivery System <MAILER-DAEMON@northmere.nhs.uk>',
       `To: ${SHARED_MAILBOX}`,
-      'Subject: Undelivered Mail Returned to Sender',
+      // A bounce's subject often carries the original's, and with it the patient's NHS number.
+      'Subject: Undelivered Mail Returned to Sender: Re: Bloods NHS 999 151 3345',
       'Date: Fri, 20 Nov 2026 08:40:00 +0000',
       'Message-ID: <bounce-report-1@northmere.nhs.uk>',
       'Return-Path: <>',
@@ -166,10 +167,11 @@ describe('mail that must never start a conversation', () => {
     expect(rows.find((c) => c.message_id === '<bounce-report-1@northmere.nhs.uk>')?.status).not.toBe('replied');
     const original = rows.find((c) => c.message_id === '<bounce-0@northmere.nhs.uk>')!;
     const db = new Database(databasePath, { readonly: true });
-    const bounces = db.prepare('SELECT address, case_id FROM bounces').all() as Array<{ address: string; case_id: number | null }>;
+    const bounces = db.prepare('SELECT address, case_id, detail FROM bounces').all() as Array<{ address: string; case_id: number | null; detail: string }>;
     db.close();
-    expect(bounces).toEqual([{ address: HOSPITAL, case_id: original.id }]);
-    expect(readCaseEvents(databasePath).some((e) => e.case_id === original.id && /bounced/.test(e.note ?? ''))).toBe(true);
+    expect(bounces).toEqual([{ address: HOSPITAL, case_id: original.id, detail: 'Undelivered Mail Returned to Sender: Re: Bloods NHS 999 *** ****' }]);
+    const bounceNote = readCaseEvents(databasePath).find((e) => e.case_id === original.id && /bounced/.test(e.note ?? ''))?.note;
+    expect(bounceNote).toContain('Re: Bloods NHS 999 *** ****');
 
     // A fresh request from the bounced address, in a new thread, waits for a person.
     await dovecot.seed('INBOX', [newRequest('after-bounce')]);
