@@ -174,6 +174,8 @@ describe('gate 3: urgency overrides every request', () => {
     ['no deterioration', { newText: 'There was no deterioration at review. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['an attendance at the Emergency Department', { newText: 'She was seen in the Emergency Department on Tuesday. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['"immediately" in the footer', { footerText: 'If you received this in error please notify the sender immediately.' }],
+    ['"immediately" in a past event', { newText: 'She was started immediately on antibiotics and recovered well. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['a deterioration that is over', { newText: 'His renal function deteriorated during the admission and has recovered. Please could the practice arrange a repeat U&E in 2 weeks.' }],
   ])('%s does not make a routine request urgent', (_name, overrides) => {
     const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
     const result = classify(message({ ...base, ...overrides }), policy, NOW);
