@@ -18,17 +18,19 @@ type Field = 'subject' | 'body' | 'attachment';
  * One field of the message as the rules see it: the text as written, and where each of the
  * policy's prefilter literals first occurs in it (ASCII case ignored), found in one pass.
  */
-const NOTHING_FOUND: readonly number[] = [];
+const NOTHING_FOUND: ArrayLike<number> = [];
 
 class FieldText {
   /** Literal number -> first position in the text, or -1. */
-  readonly firstIndexOf: readonly number[];
+  readonly firstIndexOf: ArrayLike<number>;
 
   constructor(
     readonly text: string,
     literals: LiteralIndex,
   ) {
     // An empty field (most messages have no attachment text) is never searched: mayMatch stops first.
+    // The positions are lent by the index until three more fields are read: classify reads a
+    // message's three fields, uses them and is done with them before the next message.
     this.firstIndexOf = text.length === 0 ? NOTHING_FOUND : literals.firstIndexes(text);
   }
 }

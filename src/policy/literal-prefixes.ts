@@ -212,6 +212,9 @@ export class LiteralTable {
   }
 }
 
+/** How many results of firstIndexes may be held at once, plus one. */
+const RESULT_SLOTS = 4;
+
 export class LiteralIndex {
   readonly size: number;
   /** Character code (below 128) -> column of the transition table; 0 for characters no literal has. */
@@ -223,6 +226,9 @@ export class LiteralIndex {
   private readonly outputStart: Int32Array;
   private readonly outputs: Int32Array;
   private readonly lengths: Int32Array;
+  /** The result arrays firstIndexes hands out in turn, each with the literals it last set. */
+  private readonly slots: Array<{ first: Int32Array; touched: number[] }>;
+  private nextSlot = 0;
 
   constructor(literals: readonly string[]) {
     this.size = literals.length;
@@ -283,13 +289,22 @@ export class LiteralIndex {
     this.outputStart = new Int32Array(trie.length + 1);
     ending.forEach((ids, state) => (this.outputStart[state + 1] = this.outputStart[state]! + ids.length));
     this.outputs = Int32Array.from(ending.flat());
+    this.slots = Array.from({ length: RESULT_SLOTS }, () => ({ first: new Int32Array(this.size).fill(-1), touched: [] }));
   }
 
-  /** Where each literal (by number) first starts in `text`, ASCII case ignored, or -1 where it does not occur. */
-  firstIndexes(text: string): number[] {
-    // A plain array, not an Int32Array: a typed array this size gets an off-heap buffer, and
-    // allocating (and later freeing) one per field cost more than the scan that fills it.
-    const first = new Array<number>(this.size).fill(-1);
+  /**
+   * Where each literal (by number) first starts in `text`, ASCII case ignored, or -1 where it does
+   * not occur. The array is lent, not given: the RESULT_SLOTS-th call after this one reuses it, so a
+   * caller may hold at most RESULT_SLOTS - 1 results at once (classify holds one per field, three).
+   * A fresh array per call, filled with -1 for every literal of the policy, cost about 1 us, more
+   * than the scan of a subject (issue 7: the classifier's speed).
+   */
+  firstIndexes(text: string): Int32Array {
+    const slot = this.slots[this.nextSlot]!;
+    this.nextSlot = (this.nextSlot + 1) % RESULT_SLOTS;
+    const { first, touched } = slot;
+    for (const id of touched) first[id] = -1;
+    touched.length = 0;
     const { column, columns, next, outputStart, outputs, lengths } = this;
     let state = 0;
     for (let i = 0; i < text.length; i++) {
@@ -297,7 +312,10 @@ export class LiteralIndex {
       state = next[state * columns + (code < 128 ? column[code]! : 0)]!;
       for (let o = outputStart[state]!, end = outputStart[state + 1]!; o < end; o++) {
         const id = outputs[o]!;
-        if (first[id] === -1) first[id] = i - lengths[id]! + 1;
+        if (first[id] === -1) {
+          first[id] = i - lengths[id]! + 1;
+          touched.push(id);
+        }
       }
     }
     return first;

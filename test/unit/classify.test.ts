@@ -161,6 +161,12 @@ describe('gate 3: urgency overrides every request', () => {
     expect(classify(message({ subject: 'URGENT - prescription needed', newText: 'Please prescribe the attached medicines.' }), policy, NOW).category).toBe('urgent_clinical');
   });
 
+  it('an urgent subject counts when the body and an attached letter have text too (each field keeps what was found in it)', () => {
+    const letter = { filename: 'letter.pdf', contentType: 'application/pdf', size: 5000, text: 'Clinic letter. Diagnosis: hypertension. Medication: amlodipine 5 mg.' };
+    const urgentSubject = message({ subject: 'URGENT - prescription needed', newText: 'Please prescribe the attached medicines.', attachments: [letter] });
+    for (let round = 0; round < 3; round++) expect(classify(urgentSubject, policy, NOW).category).toBe('urgent_clinical');
+  });
+
   it.each([
     ['"urgent" in the footer', { footerText: 'If your query is urgent please telephone 01632 960000.' }],
     ['"urgent" in quoted history', { quotedText: '> URGENT: please call today' }],
