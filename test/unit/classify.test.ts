@@ -151,6 +151,7 @@ describe('gate 3: urgency overrides every request', () => {
     ['query malignancy', 'Query malignancy on CT. Please could the practice arrange a repeat FBC.'],
     ['return urgently (an instruction, not advice)', 'Please ask her to return urgently to ED, and arrange a repeat U&E.'],
     ['come back urgently', 'He needs to come back urgently for review; please could the practice arrange a repeat U&E.'],
+    ['red flag symptoms', 'She reports red flag symptoms of weight loss and rectal bleeding. Please could the practice arrange a repeat FBC.'],
     ['a condition on what we do, not advice to the patient', 'If you cannot contact her today, she should attend ED. Please could the practice arrange a repeat U&E.'],
   ])('%s -> urgent_clinical (review)', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
@@ -184,6 +185,7 @@ describe('gate 3: urgency overrides every request', () => {
     ['an attendance at the Emergency Department', { newText: 'She was seen in the Emergency Department on Tuesday. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['"immediately" in the footer', { footerText: 'If you received this in error please notify the sender immediately.' }],
     ['"immediately" in a past event', { newText: 'She was started immediately on antibiotics and recovered well. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['no red flags', { newText: 'There are no red flag symptoms. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['advice to attend ED if chest pain', { newText: 'If she has chest pain she should attend ED. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['advice to return urgently if unwell', { newText: 'She was advised to return urgently if her symptoms worsen. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['advice to come back urgently should it recur', { newText: 'He knows to come back urgently should the bleeding recur. Please could the practice arrange a repeat U&E in 2 weeks.' }],
