@@ -242,6 +242,33 @@ describe('gate 4: category rules', () => {
     expect(result.reasons.some((r) => r.gate === 'urgency')).toBe(false);
   });
 
+  it.each([
+    ['blood_test_request', 'The GP does not need to arrange any bloods.'],
+    ['blood_test_request', 'Please do not arrange bloods; we will do them in clinic.'],
+    ['blood_test_request', 'There is no need for the practice to arrange a repeat U&E.'],
+    ['blood_test_request', 'For information only: the patient has been asked to book her own blood test at the phlebotomy service.'],
+    ['prescribing_request', "Please don't prescribe anything new; we will review in clinic."],
+    ['investigation_request', 'There is no need to arrange an echo.'],
+    ['onward_referral_request', 'Please do not refer him to cardiology; we have done so.'],
+    ['fit_note_request', 'The GP does not need to issue a fit note.'],
+    ['results_followup_request', 'There is no need for the practice to chase the results.'],
+    ['appointment_request', 'Please do not book a follow-up appointment.'],
+  ])('a request said not to be one is not answered (%s: "%s")', (category, newText) => {
+    const result = classify(message({ newText }), policy, NOW);
+    expect(result.action).not.toBe('reply');
+    expect(result.reasons.some((r) => r.gate === 'cancel' && r.rule === 'not-asked' && r.category === category)).toBe(true);
+  });
+
+  it.each([
+    ['blood_test_request', 'Please do not stop the ramipril. Please arrange a repeat U&E in 2 weeks.'],
+    ['blood_test_request', 'Please could you arrange bloods; there is no need to stop her tablets.'],
+    ['blood_test_request', 'Please arrange a repeat U&E. No need to book a follow-up appointment.'],
+    ['prescribing_request', 'Please could the practice prescribe amlodipine 5 mg; do not change her other medicines.'],
+  ])('a "do not" about something else leaves the request (%s: "%s")', (category, newText) => {
+    const result = classify(message({ newText }), policy, NOW);
+    expect(result).toMatchObject({ category, action: 'reply' });
+  });
+
   it('a cancel cue removes the category ("we will arrange the bloods ourselves")', () => {
     const result = classify(message({ newText: 'Please continue his current medications. We will arrange his pre-clinic bloods ourselves. No action is required from the practice.' }), policy, NOW);
     expect(result.category).toBe('clinical_information');
