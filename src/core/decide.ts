@@ -15,6 +15,8 @@ export interface DecisionContext {
   threadAlreadyReplied: boolean;
   /** Our mail to this recipient bounced within the policy's cooldown. */
   recipientBouncedRecently: boolean;
+  /** Our mailbox is among the Cc but not the To recipients (onlyCopiedIn): the message is addressed to someone else. */
+  onlyCopiedIn: boolean;
 }
 
 export interface Decision {
@@ -87,6 +89,9 @@ export function decide(classification: Classification, receivedAt: Date, policy:
     return finish('shadowed', true);
   }
   if (context.killSwitch.active) return hold('killSwitch', `replies are switched off (${context.killSwitch.why}); left for a person`);
+  if (context.onlyCopiedIn) {
+    return hold('addressed.copy-only', 'our mailbox is only copied in (Cc): the message is addressed to someone else, so its request may not be the practice\'s to answer');
+  }
   if (context.recipientBouncedRecently) {
     return hold('limits.bounceCooldownDays', `an earlier reply to this address bounced within ${policy.data.limits.bounceCooldownDays} days`);
   }
@@ -108,6 +113,17 @@ export function decide(classification: Classification, receivedAt: Date, policy:
     return finish('would_reply', true);
   }
   return finish('decided', true);
+}
+
+/**
+ * Whether one of `ours` (the shared mailbox's addresses) is among the Cc recipients but none is among
+ * the To: a consultant writing to a colleague with the practice copied in ("Dear Dr Khan, could you
+ * arrange an MRI?") asks the colleague, not the practice. A message sent to us by Bcc (in neither)
+ * is not one of these.
+ */
+export function onlyCopiedIn(to: readonly MailAddress[], cc: readonly MailAddress[], ours: readonly string[]): boolean {
+  const isOurs = (a: MailAddress): boolean => ours.includes(a.address.toLowerCase());
+  return cc.some(isOurs) && !to.some(isOurs);
 }
 
 /**

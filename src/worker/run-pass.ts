@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Classification, Reason } from '../core/classification.js';
 import { classify, classifyHeaders } from '../core/classify.js';
-import { decide, replyRecipient, tooOldReason, type Decision } from '../core/decide.js';
+import { decide, onlyCopiedIn, replyRecipient, tooOldReason, type Decision } from '../core/decide.js';
 import { folderKeyFor, FINAL_STATUSES, type CaseStatus } from '../core/case-status.js';
 import type { MailMessage, MessageHeaders } from '../core/message.js';
 import { maskNhsNumbers, maskReasons } from '../core/nhs-number.js';
@@ -707,6 +707,7 @@ class Pass {
       recipientRepliesLast24h: recipient ? this.recipientReplies.since(recipient, now - DAY_MS, limits.repliesPerSenderPerDay) : 0,
       threadAlreadyReplied: threadKey ? store.threadRepliedSince(threadKey, now - limits.threadReplyWindowDays * DAY_MS, this.options.dryRun) : false,
       recipientBouncedRecently: recipient ? store.bouncedSince(recipient, now - limits.bounceCooldownDays * DAY_MS) : false,
+      onlyCopiedIn: onlyCopiedIn(message.to, message.cc, [this.options.mailFrom.toLowerCase(), policy.data.identity.mailbox.toLowerCase()]),
     });
   }
 

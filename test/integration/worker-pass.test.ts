@@ -213,6 +213,31 @@ describe('a pass over the shared mailbox', () => {
     expect(audit.stdout).not.toMatch(/151.?3345/);
   });
 
+  it('a request to a colleague with our mailbox only copied in is left for a person, not answered', async () => {
+    const request = (messageId: string, to: string, cc: string) =>
+      buildMail({
+        from: 'Dr A Consultant <a.consultant@northmere.nhs.uk>',
+        to,
+        cc,
+        subject: 'Lumbar spine',
+        date: new Date('2026-11-19T15:00:00Z'),
+        messageId,
+        body: 'Dear colleague,\n\nCould you please arrange an MRI of the lumbar spine for this patient?\n\nDr A Consultant',
+      });
+    await dovecot.seed('INBOX', [
+      request('<copied-in@northmere.nhs.uk>', 'Dr B Khan <b.khan@northmere.nhs.uk>', `PCN Alliance <${MAILBOX}>`),
+      request('<addressed-to-us@northmere.nhs.uk>', `PCN Alliance <${MAILBOX}>`, 'Dr B Khan <b.khan@northmere.nhs.uk>'),
+    ]);
+    expect((await once()).code).toBe(0);
+    const byMessageId = new Map(cases().map((row) => [row.message_id, row]));
+    expect(byMessageId.get('<copied-in@northmere.nhs.uk>')).toMatchObject({ status: 'review', category: 'investigation_request' });
+    expect(byMessageId.get('<addressed-to-us@northmere.nhs.uk>')).toMatchObject({ status: 'replied', category: 'investigation_request' });
+    await sink.waitFor(1, 10_000);
+    expect(sink.messages.map((m) => m.inReplyTo)).toEqual(['<addressed-to-us@northmere.nhs.uk>']);
+    const why = await runCli(['why', '<copied-in@northmere.nhs.uk>', '--database', databasePath]);
+    expect(why.stdout).toContain('addressed.copy-only');
+  });
+
   it('two copies of one message in the same pass (copied by a person, or sent twice) make one case and at most one reply', async () => {
     const copied = ['01-bloods.eml', '07-out-of-office.eml', '08-patient.eml'].map((name) => sample.find((m) => m.name === name)!.raw);
     await dovecot.seed('INBOX', [...copied, ...copied]);

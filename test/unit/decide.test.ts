@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Classification } from '../../src/core/classification.js';
-import { decide, replyRecipient, tooOldReason, type DecisionContext } from '../../src/core/decide.js';
+import { decide, onlyCopiedIn, replyRecipient, tooOldReason, type DecisionContext } from '../../src/core/decide.js';
 import { loadPolicyFile } from '../../src/policy/load-policy.js';
 import type { Policy } from '../../src/policy/policy.js';
 import type { CategoryId, PolicyAction } from '../../src/policy/schema.js';
@@ -28,6 +28,7 @@ function context(overrides: Partial<DecisionContext> = {}): DecisionContext {
     recipientRepliesLast24h: 0,
     threadAlreadyReplied: false,
     recipientBouncedRecently: false,
+    onlyCopiedIn: false,
     ...overrides,
   };
 }
@@ -61,6 +62,7 @@ describe('decide', () => {
     ['the conversation already had a reply', { threadAlreadyReplied: true }, 'limits.threadReplyWindowDays'],
     ['the recipient is at the daily cap', { recipientRepliesLast24h: 20 }, 'limits.repliesPerSenderPerDay'],
     ['the pass hit its circuit breaker', { repliesThisPass: 50 }, 'limits.repliesPerPass'],
+    ['our mailbox is only copied in', { onlyCopiedIn: true }, 'addressed.copy-only'],
   ] as const)('holds the reply for review when %s, naming the limit', (_label, overrides, rule) => {
     const decision = decide(classification('blood_test_request', 'reply'), RECENT, policy, context(overrides));
     expect(decision.status).toBe('review');
@@ -107,5 +109,18 @@ describe('replyRecipient', () => {
 
   it('is null when neither From nor Reply-To is a hospital', () => {
     expect(replyRecipient({ name: '', address: 'x@gmail.com' }, [], isHospital)).toBeNull();
+  });
+});
+
+describe('onlyCopiedIn', () => {
+  const ours = ['rivermarsh.pcnalliance@nhs.net'];
+  const a = (address: string) => ({ name: '', address });
+  it.each([
+    ['addressed to a colleague, our mailbox in Cc', [a('dr.khan@northmere.nhs.uk')], [a('Rivermarsh.PCNAlliance@nhs.net')], true],
+    ['addressed to us', [a('rivermarsh.pcnalliance@nhs.net')], [a('dr.khan@northmere.nhs.uk')], false],
+    ['in To and Cc both', [a('rivermarsh.pcnalliance@nhs.net')], [a('rivermarsh.pcnalliance@nhs.net')], false],
+    ['sent to us by Bcc (in neither)', [a('undisclosed-recipients@northmere.nhs.uk')], [], false],
+  ] as const)('%s -> %s', (_label, to, cc, expected) => {
+    expect(onlyCopiedIn(to, cc, ours)).toBe(expected);
   });
 });
