@@ -38,32 +38,37 @@ export interface ParseMessageOptions {
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_PDF_BYTES = 2 * 1024 * 1024;
 
-/** Word, RTF and OpenDocument letters: attached documents the worker cannot read. */
-const DOCUMENT_TYPES = new Map([
-  ['application/msword', 'a Word'],
-  ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'a Word'],
-  ['application/vnd.ms-word.document.macroenabled.12', 'a Word'],
-  ['application/rtf', 'an RTF'],
-  ['text/rtf', 'an RTF'],
-  ['application/vnd.oasis.opendocument.text', 'an OpenDocument'],
+/** Attachments the worker cannot read that may hold what matters: letters, and e-mails forwarded as attachments. */
+const UNREAD_TYPES = new Map([
+  ['application/msword', 'a Word document'],
+  ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'a Word document'],
+  ['application/vnd.ms-word.document.macroenabled.12', 'a Word document'],
+  ['application/rtf', 'an RTF document'],
+  ['text/rtf', 'an RTF document'],
+  ['application/vnd.oasis.opendocument.text', 'an OpenDocument document'],
+  ['message/rfc822', 'an attached e-mail'],
+  ['application/vnd.ms-outlook', 'an attached Outlook message'],
 ]);
-const DOCUMENT_EXTENSIONS = new Map([
-  ['doc', 'a Word'],
-  ['docx', 'a Word'],
-  ['docm', 'a Word'],
-  ['rtf', 'an RTF'],
-  ['odt', 'an OpenDocument'],
+const UNREAD_EXTENSIONS = new Map([
+  ['doc', 'a Word document'],
+  ['docx', 'a Word document'],
+  ['docm', 'a Word document'],
+  ['rtf', 'an RTF document'],
+  ['odt', 'an OpenDocument document'],
+  ['eml', 'an attached e-mail'],
+  ['msg', 'an attached Outlook message'],
 ]);
 
 /**
- * An attached letter in a format the worker does not read (Word, RTF, OpenDocument), as a problem:
- * like a PDF it could not read, it keeps the message from an automatic reply. Null for any other
- * attachment (images are mostly logos; a letter is a document).
+ * An attachment the worker does not read but which may hold the letter or the result that matters
+ * (Word, RTF, OpenDocument; an e-mail forwarded as an attachment), as a problem: like a PDF it
+ * could not read, it keeps the message from an automatic reply. Null for any other attachment
+ * (images are mostly logos).
  */
 export function unreadDocumentProblem(info: AttachmentInfo): string | null {
   const extension = /\.([a-z]+)$/i.exec(info.filename ?? '')?.[1]?.toLowerCase() ?? '';
-  const kind = DOCUMENT_TYPES.get(info.contentType) ?? DOCUMENT_EXTENSIONS.get(extension);
-  return kind ? `${info.filename ?? 'attached document'}: ${kind} document, which the worker does not read` : null;
+  const kind = UNREAD_TYPES.get(info.contentType) ?? UNREAD_EXTENSIONS.get(extension);
+  return kind ? `${info.filename ?? 'attachment'}: ${kind}, which the worker does not read` : null;
 }
 
 /**

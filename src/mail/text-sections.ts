@@ -49,11 +49,11 @@ const SIGN_OFF =
   /^(?:(?:with\s+)?(?:kind|kindest|best|warm|warmest|many|sincere)\s+)?(?:regards|wishes|thanks|thank you|thanks again)(?:\s+(?:and|&)\s+(?:best\s+)?(?:regards|wishes))?\s*[,.!]*$|^(?:yours\s+(?:sincerely|faithfully|truly)|sincerely|best|cheers|thanks|regards|rgds|kr|br)\s*[,.!]*$/i;
 
 /**
- * A postscript: "P.S.", "PS -", "PPS", "NB:", "Addendum:" at the start of a line. Written below the
- * sign-off, it is still the sender's message (often the very thing that matters: "PS her potassium
- * was 6.9 this morning"), not signature.
+ * A postscript: "P.S.", "PS -", "PPS", "NB:", "Addendum:", or "Also," "Update:" "Just to add," at the
+ * start of a line. Written below the sign-off, it is still the sender's message (often the very
+ * thing that matters: "PS her potassium was 6.9 this morning"), not signature.
  */
-const POSTSCRIPT = /^\s*(?:p\.?\s?p\.?\s?s\b\.?|p\.?\s?s\b\.?|p\.s\.|n\.?\s?b\b\.?|addendum\b)\s*[:\-\u2013\u2014]?/i;
+const POSTSCRIPT = /^\s*(?:(?:p\.?\s?p\.?\s?s\b\.?|p\.?\s?s\b\.?|p\.s\.|n\.?\s?b\b\.?|addendum\b)\s*[:\-\u2013\u2014]?|(?:also|update|additionally|one more thing|just to add)\s*[,:])/i;
 
 /**
  * Stock phrases of trust disclaimers, NHSmail footers and e-mail banners. A paragraph with one

@@ -82,7 +82,7 @@ describe('parseMessage on hand-written fixtures', () => {
   it.each([
     ['the fast path', parseMessage],
     ['mailparser', parseMessageSlow],
-  ])('names each attached Word, RTF or OpenDocument letter it does not read (%s); a logo is no problem', async (_path, parse) => {
+  ])('names each attached Word, RTF or OpenDocument letter and attached e-mail it does not read (%s); a logo is no problem', async (_path, parse) => {
     const raw = Buffer.from(
       buildMail({
         attachments: [
@@ -90,15 +90,17 @@ describe('parseMessage on hand-written fixtures', () => {
           { filename: 'clinic-letter.docx', contentType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', content: Buffer.alloc(500, 2) },
           { filename: 'summary', contentType: 'application/rtf', content: '{\\rtf1 urgent}' },
           { filename: 'Letter.ODT', contentType: 'application/octet-stream', content: Buffer.alloc(200, 3) },
+          { filename: 'Lab result.eml', contentType: 'message/rfc822', content: 'From: lab@northmere.nhs.uk\r\nSubject: Result\r\n\r\nCRITICAL RESULT\r\n' },
         ],
       }),
     );
     const message = await parse(raw);
-    expect(message.attachments.map((a) => a.filename)).toEqual(['logo.png', 'clinic-letter.docx', 'summary', 'Letter.ODT']);
+    expect(message.attachments.map((a) => a.filename)).toEqual(['logo.png', 'clinic-letter.docx', 'summary', 'Letter.ODT', 'Lab result.eml']);
     expect(message.parseProblems).toEqual([
       'clinic-letter.docx: a Word document, which the worker does not read',
       'summary: an RTF document, which the worker does not read',
       'Letter.ODT: an OpenDocument document, which the worker does not read',
+      'Lab result.eml: an attached e-mail, which the worker does not read',
     ]);
   });
 

@@ -46,6 +46,8 @@ describe('splitSections', () => {
     ['PPS', `${REQUEST}\n\nRegards\nAnn\n\nPS I am away next week.\n\nPPS urgent: potassium 6.9.`],
     ['NB:', `${REQUEST}\n\nMany thanks,\nAnn Smith\nWard 9 | Example Hospitals\n\nNB: urgent - potassium 6.9.`],
     ['Addendum', `${REQUEST}\n\nBest wishes\nAnn\n\nAddendum: urgent, the potassium is 6.9.`],
+    ['Also,', `${REQUEST}\n\nThanks\nAnn\n\nAlso, her potassium is 6.9 today: urgent.`],
+    ['Update:', `${REQUEST}\n\nKind regards\nAnn\n\nUpdate: urgent, potassium now 6.9.`],
   ])('a postscript below the sign-off (%s) is the sender\'s text, not signature', (_name, text) => {
     const sections = splitSections(text);
     expect(sections.newText).toContain(REQUEST);
@@ -56,6 +58,7 @@ describe('splitSections', () => {
 
   it.each([
     ['a signature line that starts with a word like PSA', `${REQUEST}\n\nKind regards,\nAnn Smith\nPSA clinic coordinator - not for urgent queries`],
+    ['a signature line that starts with "Also" and no comma', `${REQUEST}\n\nKind regards,\nAnn Smith\nAlso available on Teams, not for urgent queries`],
     ['a disclaimer below a postscript', `${REQUEST}\n\nThanks\nAnn\n\nPS I am away next week.\n\nThis e-mail is confidential. If you are not the intended recipient, please delete it. Urgent matters: telephone the ward.`],
   ])('%s stays in the footer', (_name, text) => {
     const sections = splitSections(text);
