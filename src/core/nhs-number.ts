@@ -36,8 +36,13 @@ export function maskNhsNumbers(text: string): string {
   );
 }
 
-/** Whether maskNhsNumbers could change `text` (its candidates' shape, any gap): cheaper to ask than to mask. */
-const MAY_HOLD_NUMBER = /\d{3}\D{0,2}\d{3}\D{0,2}\d{4}/;
+/**
+ * Whether maskNhsNumbers could change a text: 3-3-4 digits, not part of a longer number, with up to
+ * six non-digits in each gap. A superset of its candidates, also when a text is read as Latin-1
+ * bytes (the audit export does), where a no-break or thin space is two or three characters. Cheaper
+ * to ask than to mask.
+ */
+export const MAY_HOLD_NHS_NUMBER = /(?<!\d)\d{3}\D{0,6}\d{3}\D{0,6}\d{4}(?!\d)/;
 
 /**
  * A case's reasons with NHS numbers masked in the words each quotes and in its explanation, before
@@ -46,6 +51,6 @@ const MAY_HOLD_NUMBER = /\d{3}\D{0,2}\d{3}\D{0,2}\d{4}/;
  * needs masking (most cases).
  */
 export function maskReasons<R extends { detail: string; matched?: string }>(reasons: R[]): R[] {
-  if (!reasons.some((r) => MAY_HOLD_NUMBER.test(r.detail) || (r.matched !== undefined && MAY_HOLD_NUMBER.test(r.matched)))) return reasons;
+  if (!reasons.some((r) => MAY_HOLD_NHS_NUMBER.test(r.detail) || (r.matched !== undefined && MAY_HOLD_NHS_NUMBER.test(r.matched)))) return reasons;
   return reasons.map((r) => ({ ...r, detail: maskNhsNumbers(r.detail), ...(r.matched === undefined ? {} : { matched: maskNhsNumbers(r.matched) }) }));
 }

@@ -180,7 +180,8 @@ function sameMembers(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((literal) => b.includes(literal));
 }
 
-function classEnd(source: string, start: number): number {
+/** The index just past the character class opening at `start` (JavaScript's rules: `]` first closes it), or -1. */
+export function classEnd(source: string, start: number): number {
   for (let i = start + 1; i < source.length; i++) {
     if (source[i] === '\\') i++;
     else if (source[i] === ']') return i + 1;

@@ -10,6 +10,7 @@
  * (`(?:\s+\w+)+`: each turn must start with a space): only one that is slow on those texts is refused.
  */
 import { Worker } from 'node:worker_threads';
+import { classEnd } from './literal-prefixes.js';
 
 /** Repetitions up to this many turns count as bounded: the example policy's `{0,14}` lists of words. */
 const BOUNDED_TURNS = 20;
@@ -26,7 +27,8 @@ export function nestedRepetitions(source: string): string[] {
     if (ch === '\\') {
       i++;
     } else if (ch === '[') {
-      i = classEnd(source, i);
+      const end = classEnd(source, i);
+      i = end < 0 ? source.length : end - 1;
     } else if (ch === '(') {
       open.push({ start: i, repeats: false });
       if (source[i + 1] === '?') i += source[i + 2] === '<' && (source[i + 3] === '=' || source[i + 3] === '!') ? 3 : 2;
@@ -49,17 +51,6 @@ export function nestedRepetitions(source: string): string[] {
     if (parent && inner) parent.repeats = true;
   }
   return found;
-}
-
-function classEnd(source: string, start: number): number {
-  let i = start + 1;
-  if (source[i] === '^') i++;
-  if (source[i] === ']') i++;
-  for (; i < source.length; i++) {
-    if (source[i] === '\\') i++;
-    else if (source[i] === ']') return i;
-  }
-  return source.length;
 }
 
 /** The quantifier at `at`, if any: whether it may repeat more than BOUNDED_TURNS times, and where it ends. */

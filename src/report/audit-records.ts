@@ -1,6 +1,6 @@
 import type { Db } from '../store/open-database.js';
 import { caseReference, type CaseRow } from '../store/case-store.js';
-import { maskNhsNumbers } from '../core/nhs-number.js';
+import { MAY_HOLD_NHS_NUMBER, maskNhsNumbers } from '../core/nhs-number.js';
 
 /** The columns an audit export reads: only these, so a million-case export skips bodies and traces. */
 export type AuditSourceRow = Pick<
@@ -91,13 +91,7 @@ export function roundedConfidence(confidence: number): number {
   return Math.round(confidence * 1000) / 1000;
 }
 
-// maskNhsNumbers changes only a subject holding one of its candidates: 3-3-4 digits with at most two
-// separator characters in each gap, not part of a longer number. This test, made once, lets every
-// other subject through as it is, without the costlier masking pass. It allows any six non-digits
-// in a gap: a superset, also when the subjects are read as Latin-1 bytes (audit-sql.ts), where a
-// no-break or thin space is two or three characters.
-export const MAY_HOLD_NHS_NUMBER = /(?<!\d)\d{3}\D{0,6}\d{3}\D{0,6}\d{4}(?!\d)/;
-
+/** The subject with NHS numbers masked; one MAY_HOLD_NHS_NUMBER test spares most subjects the masking pass. */
 export function maskedSubject(subject: string | null): string | null {
   if (subject === null) return null;
   return MAY_HOLD_NHS_NUMBER.test(subject) ? maskNhsNumbers(subject) : subject;

@@ -3,7 +3,8 @@ import type { Db } from '../store/open-database.js';
 import { AWKWARD_CASES_INDEX, AWKWARD_FOR_EXPORT, hasAwkwardCasesIndex, ISO_MAX } from '../store/awkward-cases.js';
 import { caseReference } from '../store/case-store.js';
 import { tableCell as jsTableCell } from './audit-format.js';
-import { auditWhere, maskedSubject, MAY_HOLD_NHS_NUMBER, roundedConfidence, type AuditFilter } from './audit-records.js';
+import { MAY_HOLD_NHS_NUMBER } from '../core/nhs-number.js';
+import { auditWhere, maskedSubject, roundedConfidence, type AuditFilter } from './audit-records.js';
 import { rangeConditions, rangeParams, type KeyRange } from './audit-ranges.js';
 import { csvCell } from './csv.js';
 

@@ -175,12 +175,16 @@ class Pass {
   private readonly budgetWaiters: Array<() => void> = [];
   private prefetchStopped = false;
 
+  /** The shared mailbox's addresses (MAIL_FROM and the policy's identity.mailbox), lower-case. */
+  private readonly ownAddresses: string[];
+
   constructor(
     private readonly deps: PassDeps,
     private readonly options: PassOptions,
   ) {
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.recipientReplies = new RecipientReplyCounts(deps.store, options.dryRun);
+    this.ownAddresses = [options.mailFrom.toLowerCase(), deps.policy.data.identity.mailbox.toLowerCase()];
   }
 
   async run(): Promise<PassResult> {
@@ -535,7 +539,7 @@ class Pass {
   }
 
   private isOwnAddress(from: string): boolean {
-    return from !== '' && (from === this.options.mailFrom.toLowerCase() || from === this.deps.policy.data.identity.mailbox.toLowerCase());
+    return from !== '' && this.ownAddresses.includes(from);
   }
 
   private recordWithoutBody(
@@ -707,7 +711,7 @@ class Pass {
       recipientRepliesLast24h: recipient ? this.recipientReplies.since(recipient, now - DAY_MS, limits.repliesPerSenderPerDay) : 0,
       threadAlreadyReplied: threadKey ? store.threadRepliedSince(threadKey, now - limits.threadReplyWindowDays * DAY_MS, this.options.dryRun) : false,
       recipientBouncedRecently: recipient ? store.bouncedSince(recipient, now - limits.bounceCooldownDays * DAY_MS) : false,
-      onlyCopiedIn: onlyCopiedIn(message.to, message.cc, [this.options.mailFrom.toLowerCase(), policy.data.identity.mailbox.toLowerCase()]),
+      onlyCopiedIn: onlyCopiedIn(message.to, message.cc, this.ownAddresses),
     });
   }
 
