@@ -17,6 +17,8 @@ export interface DecisionContext {
   recipientBouncedRecently: boolean;
   /** Our mailbox is among the Cc but not the To recipients (onlyCopiedIn): the message is addressed to someone else. */
   onlyCopiedIn: boolean;
+  /** The header by which the sender marked the message high importance (highImportanceMark), or null. */
+  markedHighImportance: string | null;
 }
 
 export interface Decision {
@@ -61,8 +63,8 @@ export function tooOldReason(receivedAt: Date, policy: Policy, now: Date): Reaso
 export function decide(classification: Classification, receivedAt: Date, policy: Policy, context: DecisionContext): Decision {
   const reasons: Reason[] = [];
   const finish = (status: CaseStatus, renderReply = false): Decision => ({ status, renderReply, reasons });
-  const hold = (rule: string, detail: string): Decision => {
-    reasons.push({ gate: 'threshold', rule, detail });
+  const hold = (rule: string, detail: string, matched?: string): Decision => {
+    reasons.push(matched === undefined ? { gate: 'threshold', rule, detail } : { gate: 'threshold', rule, detail, matched, where: 'header' });
     return finish('review', true);
   };
 
@@ -91,6 +93,13 @@ export function decide(classification: Classification, receivedAt: Date, policy:
   if (context.killSwitch.active) return hold('killSwitch', `replies are switched off (${context.killSwitch.why}); left for a person`);
   if (context.onlyCopiedIn) {
     return hold('addressed.copy-only', 'our mailbox is only copied in (Cc): the message is addressed to someone else, so its request may not be the practice\'s to answer');
+  }
+  if (context.markedHighImportance !== null && policy.data.urgency.holdMarkedImportant) {
+    return hold(
+      'urgency.holdMarkedImportant',
+      'the sender marked the message high importance: it may be urgent in words the urgency rules do not know, so a person reads it first',
+      context.markedHighImportance,
+    );
   }
   if (context.recipientBouncedRecently) {
     return hold('limits.bounceCooldownDays', `an earlier reply to this address bounced within ${policy.data.limits.bounceCooldownDays} days`);

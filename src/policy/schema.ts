@@ -95,6 +95,10 @@ export const policySchema = z.strictObject({
     rules: z.array(ruleSchema).min(1, 'list at least one urgency rule'),
     cancel: z.array(ruleSchema).default([]).describe('Cues that a match is not urgent, e.g. "non-urgent".'),
     threshold: z.number().min(0).default(1).describe('Urgency score at or above which a message is urgent_clinical.'),
+    holdMarkedImportant: z
+      .boolean()
+      .default(true)
+      .describe('A request the sender marked high importance (Importance: High, X-Priority 1 or 2) waits for a person, its reply ready to approve.'),
   }),
   thresholds: z
     .strictObject({

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Classification, Reason } from '../core/classification.js';
 import { classify, classifyHeaders } from '../core/classify.js';
+import { highImportanceMark } from '../core/importance.js';
 import { decide, onlyCopiedIn, replyRecipient, tooOldReason, type Decision } from '../core/decide.js';
 import { folderKeyFor, FINAL_STATUSES, type CaseStatus } from '../core/case-status.js';
 import type { MailMessage, MessageHeaders } from '../core/message.js';
@@ -712,6 +713,7 @@ class Pass {
       threadAlreadyReplied: threadKey ? store.threadRepliedSince(threadKey, now - limits.threadReplyWindowDays * DAY_MS, this.options.dryRun) : false,
       recipientBouncedRecently: recipient ? store.bouncedSince(recipient, now - limits.bounceCooldownDays * DAY_MS) : false,
       onlyCopiedIn: onlyCopiedIn(message.to, message.cc, this.ownAddresses),
+      markedHighImportance: highImportanceMark(message),
     });
   }
 

@@ -238,6 +238,32 @@ describe('a pass over the shared mailbox', () => {
     expect(why.stdout).toContain('addressed.copy-only');
   });
 
+  it('a request the hospital marked high importance waits for a person, its reply ready; the same request unmarked is answered', async () => {
+    const request = (messageId: string, headers: Record<string, string>) =>
+      buildMail({
+        from: 'Renal Clinic <renal.clinic@northmere.nhs.uk>',
+        to: MAILBOX,
+        subject: 'Bloods',
+        date: new Date('2026-11-19T15:00:00Z'),
+        messageId,
+        headers,
+        body: 'Dear GP,\n\nPlease could you arrange a repeat U&E in 2 weeks for this patient.\n\nRenal Clinic',
+      });
+    await dovecot.seed('INBOX', [
+      request('<marked-high@northmere.nhs.uk>', { Importance: 'High', 'X-Priority': '1 (Highest)' }),
+      request('<marked-normal@northmere.nhs.uk>', { Importance: 'Normal', 'X-Priority': '3' }),
+    ]);
+    expect((await once()).code).toBe(0);
+    const byMessageId = new Map(cases().map((row) => [row.message_id, row]));
+    expect(byMessageId.get('<marked-high@northmere.nhs.uk>')).toMatchObject({ status: 'review', category: 'blood_test_request' });
+    expect(byMessageId.get('<marked-normal@northmere.nhs.uk>')).toMatchObject({ status: 'replied', category: 'blood_test_request' });
+    await sink.waitFor(1, 10_000);
+    expect(sink.messages.map((m) => m.inReplyTo)).toEqual(['<marked-normal@northmere.nhs.uk>']);
+    const why = await runCli(['why', '<marked-high@northmere.nhs.uk>', '--database', databasePath]);
+    expect(why.stdout).toContain('urgency.holdMarkedImportant');
+    expect(why.stdout).toContain('Importance: High');
+  });
+
   it('two copies of one message in the same pass (copied by a person, or sent twice) make one case and at most one reply', async () => {
     const copied = ['01-bloods.eml', '07-out-of-office.eml', '08-patient.eml'].map((name) => sample.find((m) => m.name === name)!.raw);
     await dovecot.seed('INBOX', [...copied, ...copied]);

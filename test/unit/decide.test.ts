@@ -29,6 +29,7 @@ function context(overrides: Partial<DecisionContext> = {}): DecisionContext {
     threadAlreadyReplied: false,
     recipientBouncedRecently: false,
     onlyCopiedIn: false,
+    markedHighImportance: null,
     ...overrides,
   };
 }
@@ -63,11 +64,18 @@ describe('decide', () => {
     ['the recipient is at the daily cap', { recipientRepliesLast24h: 20 }, 'limits.repliesPerSenderPerDay'],
     ['the pass hit its circuit breaker', { repliesThisPass: 50 }, 'limits.repliesPerPass'],
     ['our mailbox is only copied in', { onlyCopiedIn: true }, 'addressed.copy-only'],
+    ['the sender marked it high importance', { markedHighImportance: 'Importance: High' }, 'urgency.holdMarkedImportant'],
   ] as const)('holds the reply for review when %s, naming the limit', (_label, overrides, rule) => {
     const decision = decide(classification('blood_test_request', 'reply'), RECENT, policy, context(overrides));
     expect(decision.status).toBe('review');
     expect(decision.renderReply).toBe(true);
     expect(decision.reasons.map((r) => r.rule)).toContain(rule);
+  });
+
+  it('answers a request marked high importance when the policy turns the hold off', () => {
+    const unheld: Policy = { ...policy, data: { ...policy.data, urgency: { ...policy.data.urgency, holdMarkedImportant: false } } };
+    const decision = decide(classification('blood_test_request', 'reply'), RECENT, unheld, context({ markedHighImportance: 'Importance: High' }));
+    expect(decision.status).toBe('decided');
   });
 
   it('logs would_reply in a dry run', () => {
