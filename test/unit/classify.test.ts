@@ -153,6 +153,13 @@ describe('gate 3: urgency overrides every request', () => {
     ['come back urgently', 'He needs to come back urgently for review; please could the practice arrange a repeat U&E.'],
     ['red flag symptoms', 'She reports red flag symptoms of weight loss and rectal bleeding. Please could the practice arrange a repeat FBC.'],
     ['a condition on what we do, not advice to the patient', 'If you cannot contact her today, she should attend ED. Please could the practice arrange a repeat U&E.'],
+    ['found collapsed', 'Her daughter rang to say she was found collapsed at home this morning. Please could you arrange a repeat U&E.'],
+    ['acutely confused', 'He is acutely confused and agitated at home. Please arrange bloods including a calcium.'],
+    ['bleeding heavily', 'She is bleeding heavily since the procedure. Please arrange a full blood count.'],
+    ['stopped eating and drinking', 'He has stopped eating and drinking over the last two days. Please arrange a repeat U&E.'],
+    ['not eating or drinking', 'She is not eating or drinking and is very drowsy. Please arrange bloods.'],
+    ['short of breath at rest', 'He is now short of breath at rest. Please arrange a chest X-ray.'],
+    ['having seizures', 'He is having seizures again according to his wife. Please arrange bloods.'],
   ])('%s -> urgent_clinical (review)', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category: 'urgent_clinical', action: 'review' });
@@ -189,6 +196,9 @@ describe('gate 3: urgency overrides every request', () => {
     ['advice to attend ED if chest pain', { newText: 'If she has chest pain she should attend ED. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['advice to return urgently if unwell', { newText: 'She was advised to return urgently if her symptoms worsen. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['advice to come back urgently should it recur', { newText: 'He knows to come back urgently should the bleeding recur. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['a collapse that led to the admission', { newText: 'She was admitted after being found collapsed at home, and has made a good recovery. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['confusion that has resolved', { newText: 'He presented with acute confusion secondary to a UTI, now resolved. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['eating and drinking well', { newText: 'She is eating and drinking well. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['a deterioration that is over', { newText: 'His renal function deteriorated during the admission and has recovered. Please could the practice arrange a repeat U&E in 2 weeks.' }],
   ])('%s does not make a routine request urgent', (_name, overrides) => {
     const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
