@@ -38,7 +38,7 @@ export interface ParseMessageOptions {
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_MAX_PDF_BYTES = 2 * 1024 * 1024;
 
-/** Attachments the worker cannot read that may hold what matters: letters, and e-mails forwarded as attachments. */
+/** Attachments the worker cannot read that may hold what matters: letters, results, and e-mails forwarded as attachments. */
 const UNREAD_TYPES = new Map([
   ['application/msword', 'a Word document'],
   ['application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'a Word document'],
@@ -48,6 +48,15 @@ const UNREAD_TYPES = new Map([
   ['application/vnd.oasis.opendocument.text', 'an OpenDocument document'],
   ['message/rfc822', 'an attached e-mail'],
   ['application/vnd.ms-outlook', 'an attached Outlook message'],
+  ['application/vnd.ms-excel', 'a spreadsheet'],
+  ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'a spreadsheet'],
+  ['application/vnd.ms-excel.sheet.macroenabled.12', 'a spreadsheet'],
+  ['application/vnd.oasis.opendocument.spreadsheet', 'a spreadsheet'],
+  ['text/csv', 'a spreadsheet'],
+  // A text/plain part that comes as a named attachment (a results printout), not the message's own text.
+  ['text/plain', 'a text file'],
+  // Logos are PNG, JPEG or GIF; TIFF is what scanners and fax gateways make of a letter.
+  ['image/tiff', 'a scanned image'],
 ]);
 const UNREAD_EXTENSIONS = new Map([
   ['doc', 'a Word document'],
@@ -57,13 +66,21 @@ const UNREAD_EXTENSIONS = new Map([
   ['odt', 'an OpenDocument document'],
   ['eml', 'an attached e-mail'],
   ['msg', 'an attached Outlook message'],
+  ['xls', 'a spreadsheet'],
+  ['xlsx', 'a spreadsheet'],
+  ['xlsm', 'a spreadsheet'],
+  ['ods', 'a spreadsheet'],
+  ['csv', 'a spreadsheet'],
+  ['txt', 'a text file'],
+  ['tif', 'a scanned image'],
+  ['tiff', 'a scanned image'],
 ]);
 
 /**
  * An attachment the worker does not read but which may hold the letter or the result that matters
- * (Word, RTF, OpenDocument; an e-mail forwarded as an attachment), as a problem: like a PDF it
- * could not read, it keeps the message from an automatic reply. Null for any other attachment
- * (images are mostly logos).
+ * (Word, RTF, OpenDocument; a spreadsheet or text file of results; a scanned TIFF; an e-mail
+ * forwarded as an attachment), as a problem: like a PDF it could not read, it keeps the message
+ * from an automatic reply. Null for any other attachment (PNG, JPEG and GIF images are mostly logos).
  */
 export function unreadDocumentProblem(info: AttachmentInfo): string | null {
   const extension = /\.([a-z]+)$/i.exec(info.filename ?? '')?.[1]?.toLowerCase() ?? '';

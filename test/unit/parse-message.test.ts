@@ -82,7 +82,7 @@ describe('parseMessage on hand-written fixtures', () => {
   it.each([
     ['the fast path', parseMessage],
     ['mailparser', parseMessageSlow],
-  ])('names each attached Word, RTF or OpenDocument letter and attached e-mail it does not read (%s); a logo is no problem', async (_path, parse) => {
+  ])('names each attached Word, RTF or OpenDocument letter, attached e-mail, spreadsheet, text file and scan it does not read (%s); a logo is no problem', async (_path, parse) => {
     const raw = Buffer.from(
       buildMail({
         attachments: [
@@ -91,16 +91,24 @@ describe('parseMessage on hand-written fixtures', () => {
           { filename: 'summary', contentType: 'application/rtf', content: '{\\rtf1 urgent}' },
           { filename: 'Letter.ODT', contentType: 'application/octet-stream', content: Buffer.alloc(200, 3) },
           { filename: 'Lab result.eml', contentType: 'message/rfc822', content: 'From: lab@northmere.nhs.uk\r\nSubject: Result\r\n\r\nCRITICAL RESULT\r\n' },
+          { filename: 'results.xlsx', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', content: Buffer.alloc(400, 4) },
+          { filename: 'bloods.csv', contentType: 'text/csv', content: 'test,value\r\npotassium,6.9\r\n' },
+          { filename: 'results.txt', contentType: 'text/plain', content: 'CRITICAL RESULT: potassium 6.9\r\n' },
+          { filename: 'scanned-letter.tif', contentType: 'image/tiff', content: Buffer.alloc(600, 5) },
         ],
       }),
     );
     const message = await parse(raw);
-    expect(message.attachments.map((a) => a.filename)).toEqual(['logo.png', 'clinic-letter.docx', 'summary', 'Letter.ODT', 'Lab result.eml']);
+    expect(message.attachments.map((a) => a.filename)).toEqual(['logo.png', 'clinic-letter.docx', 'summary', 'Letter.ODT', 'Lab result.eml', 'results.xlsx', 'bloods.csv', 'results.txt', 'scanned-letter.tif']);
     expect(message.parseProblems).toEqual([
       'clinic-letter.docx: a Word document, which the worker does not read',
       'summary: an RTF document, which the worker does not read',
       'Letter.ODT: an OpenDocument document, which the worker does not read',
       'Lab result.eml: an attached e-mail, which the worker does not read',
+      'results.xlsx: a spreadsheet, which the worker does not read',
+      'bloods.csv: a spreadsheet, which the worker does not read',
+      'results.txt: a text file, which the worker does not read',
+      'scanned-letter.tif: a scanned image, which the worker does not read',
     ]);
   });
 
