@@ -12,8 +12,8 @@ export interface Reason {
   detail: string;
   /** The words or header value that matched, quoted. */
   matched?: string;
-  /** Where the match was found. */
-  where?: 'subject' | 'body' | 'attachment' | 'header' | 'sender';
+  /** Where the match was found: `forwarded` is the forwarded message of a forward (urgency only). */
+  where?: 'subject' | 'body' | 'attachment' | 'forwarded' | 'header' | 'sender';
   /** Category the rule counts towards, for category and cancel rules. */
   category?: CategoryId;
   weight?: number;

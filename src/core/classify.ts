@@ -1,5 +1,6 @@
 import { automaticMailReasons } from './automatic-mail.js';
 import type { Classification, Reason } from './classification.js';
+import { isForward } from './forward.js';
 import type { MailMessage, MessageHeaders } from './message.js';
 import { matchHospital } from './sender.js';
 import { TAXONOMY_DEFAULT_ACTION } from '../policy/default-actions.js';
@@ -29,16 +30,24 @@ class FieldText {
     literals: LiteralIndex,
   ) {
     // An empty field (most messages have no attachment text) is never searched: mayMatch stops first.
-    // The positions are lent by the index until three more fields are read: classify reads a
-    // message's three fields, uses them and is done with them before the next message.
+    // The positions are lent by the index until four more fields are read: classify reads a
+    // message's fields (three, four for a forward), uses them and is done with them before the next message.
     this.firstIndexOf = text.length === 0 ? NOTHING_FOUND : literals.firstIndexes(text);
   }
 }
-type Texts = Record<Field, FieldText>;
+type Texts = Record<Field, FieldText> & {
+  /** The forwarded message of a forward (isForward), read for urgency like the body; null otherwise. */
+  forwarded: FieldText | null;
+};
 
 function fieldTexts(message: MailMessage, policy: Policy): Texts {
   const field = (text: string): FieldText => new FieldText(text, policy.literals);
-  return { subject: field(message.subject), body: field(message.newText), attachment: field(attachmentText(message)) };
+  return {
+    subject: field(message.subject),
+    body: field(message.newText),
+    attachment: field(attachmentText(message)),
+    forwarded: message.quotedText.length > 0 && isForward(message) ? field(message.quotedText) : null,
+  };
 }
 
 /** False when the rule cannot match: some literal it needs is absent from the text. */
@@ -171,22 +180,32 @@ function headerGates(h: MessageHeaders, policy: Policy): HeaderOutcome {
 
 /**
  * Urgency score of the subject, the new text and the attached letters (where each rule looks):
- * footers and quoted history never count. An attached letter counts like the body: a hospital's
+ * footers and quoted reply history never count. An attached letter counts like the body: a hospital's
  * "please see the attached letter" may carry a critical result, and the category rules read the same
  * attachment, so without it the request in a letter marked urgent would be answered automatically.
+ * So does the forwarded message of a forward, wherever a rule reads the body: "FW: Lab result -
+ * please action the below" is about the result below, which may be critical.
  */
 function urgencyGate(texts: Texts, policy: Policy, reasons: Reason[]): number {
   const { rules, cancel } = policy.urgency;
   let score = 0;
   const found: Reason[] = [];
+  const mark = (rule: CompiledRule, match: string, where: Reason['where']): void => {
+    score += rule.weight;
+    found.push({ gate: 'urgency', rule: rule.id, detail: 'marks the message as clinically urgent', matched: quote(match), where, category: 'urgent_clinical', weight: rule.weight });
+  };
   for (const rule of rules) {
+    let matched = false;
     for (const where of rule.in) {
       const match = uncancelledMatch(rule, texts[where], cancel);
       if (match === null) continue;
-      score += rule.weight;
-      found.push({ gate: 'urgency', rule: rule.id, detail: 'marks the message as clinically urgent', matched: quote(match), where, category: 'urgent_clinical', weight: rule.weight });
+      mark(rule, match, where);
+      matched = true;
       break;
     }
+    if (matched || texts.forwarded === null || !rule.in.includes('body')) continue;
+    const match = uncancelledMatch(rule, texts.forwarded, cancel);
+    if (match !== null) mark(rule, match, 'forwarded');
   }
   if (score >= policy.data.urgency.threshold) {
     reasons.push(...found);

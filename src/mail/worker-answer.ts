@@ -4,6 +4,7 @@
  * hospital message's quoted history and trust disclaimer are most of its text, and every string in
  * the answer is copied between threads and then collected on the main thread).
  */
+import { isForward } from '../core/forward.js';
 import type { MailMessage } from '../core/message.js';
 import { withMimeShapeProblems } from './mime-shape.js';
 import type { ParseMessageOptions } from './parse-fast.js';
@@ -12,7 +13,8 @@ export function answerForWorker(raw: Buffer, message: MailMessage, options: Pars
   withMimeShapeProblems(raw, message, options);
   const slim = options.onlyWhatTheWorkerReads;
   if (slim) {
-    message.quotedText = '';
+    // A forward's forwarded message is read for urgency (src/core/classify.ts): kept.
+    if (!isForward(message)) message.quotedText = '';
     message.footerText = '';
     if (!slim.keepWholeText) message.text = '';
   }

@@ -214,7 +214,7 @@ export class LiteralTable {
 }
 
 /** How many results of firstIndexes may be held at once, plus one. */
-const RESULT_SLOTS = 4;
+const RESULT_SLOTS = 5;
 
 export class LiteralIndex {
   readonly size: number;
@@ -296,7 +296,8 @@ export class LiteralIndex {
   /**
    * Where each literal (by number) first starts in `text`, ASCII case ignored, or -1 where it does
    * not occur. The array is lent, not given: the RESULT_SLOTS-th call after this one reuses it, so a
-   * caller may hold at most RESULT_SLOTS - 1 results at once (classify holds one per field, three).
+   * caller may hold at most RESULT_SLOTS - 1 results at once (classify holds one per field: four, with
+   * a forwarded message).
    * A fresh array per call, filled with -1 for every literal of the policy, cost about 1 us, more
    * than the scan of a subject (issue 7: the classifier's speed).
    */

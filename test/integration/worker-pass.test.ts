@@ -264,6 +264,39 @@ describe('a pass over the shared mailbox', () => {
     expect(why.stdout).toContain('Importance: High');
   });
 
+  it('a forward whose forwarded result is critical is left for a person as urgent, not answered', async () => {
+    await dovecot.seed('INBOX', [
+      buildMail({
+        from: 'Renal Secretaries <renal.secretaries@northmere.nhs.uk>',
+        to: MAILBOX,
+        subject: 'FW: Lab result',
+        date: new Date('2026-11-19T15:00:00Z'),
+        messageId: '<forwarded-critical@northmere.nhs.uk>',
+        body: [
+          'Dear GP,',
+          '',
+          'Please action the below and arrange a repeat U&E for this patient.',
+          '',
+          'Kind regards,',
+          'Renal Secretaries',
+          '',
+          '________________________________',
+          'From: Biochemistry <biochemistry@northmere.nhs.uk>',
+          'Sent: 19 November 2026 08:10',
+          'To: Renal Secretaries <renal.secretaries@northmere.nhs.uk>',
+          'Subject: Lab result',
+          '',
+          'CRITICAL RESULT: potassium 6.9 mmol/L. Action today.',
+        ].join('\n'),
+      }),
+    ]);
+    expect((await once()).code).toBe(0);
+    expect(cases()).toMatchObject([{ message_id: '<forwarded-critical@northmere.nhs.uk>', status: 'review', category: 'urgent_clinical' }]);
+    expect(sink.messages).toHaveLength(0);
+    const why = await runCli(['why', '<forwarded-critical@northmere.nhs.uk>', '--database', databasePath]);
+    expect(why.stdout).toContain('CRITICAL RESULT');
+  });
+
   it('two copies of one message in the same pass (copied by a person, or sent twice) make one case and at most one reply', async () => {
     const copied = ['01-bloods.eml', '07-out-of-office.eml', '08-patient.eml'].map((name) => sample.find((m) => m.name === name)!.raw);
     await dovecot.seed('INBOX', [...copied, ...copied]);

@@ -168,6 +168,26 @@ describe('gate 3: urgency overrides every request', () => {
     expect(reason?.where).toBe('body');
   });
 
+  it.each([
+    ['a forward ("FW:")', 'FW: Lab result', ''],
+    ['a forward behind "RE:" and a banner', '[EXTERNAL] RE: Fwd: Lab result', ''],
+    ['a forward with its marker and a plain subject', 'Lab result', '---------- Forwarded message ---------\n'],
+  ])('the forwarded message of %s counts for urgency: "please action the below" is about it', (_name, subject, marker) => {
+    const forwarded = `${marker}From: Biochemistry <lab@northmere.nhs.uk>\nSent: 19 November 2026 08:10\n\nCRITICAL RESULT: potassium 6.9 mmol/L. Action today.`;
+    const result = classify(message({ subject, newText: 'Please action the below and arrange a repeat U&E.', quotedText: forwarded }), policy, NOW);
+    expect(result).toMatchObject({ category: 'urgent_clinical', action: 'review' });
+    expect(result.reasons.find((r) => r.gate === 'urgency')).toMatchObject({ where: 'forwarded' });
+  });
+
+  it('the quoted history of a reply does not count for urgency, nor a routine forwarded message', () => {
+    const critical = 'From: Biochemistry <lab@northmere.nhs.uk>\nSent: 19 November 2026 08:10\n\nCRITICAL RESULT: potassium 6.9 mmol/L. Action today.';
+    const reply = message({ subject: 'RE: Lab result', newText: 'Please arrange a repeat U&E in 2 weeks.', quotedText: critical });
+    expect(classify(reply, policy, NOW).category).toBe('blood_test_request');
+    const routine = 'From: Renal Clinic <renal@northmere.nhs.uk>\n\nThank you for seeing Mrs Test. Her potassium was 4.6.';
+    const forward = message({ subject: 'FW: Clinic letter', newText: 'Please arrange a repeat U&E in 2 weeks.', quotedText: routine });
+    expect(classify(forward, policy, NOW).category).toBe('blood_test_request');
+  });
+
   it('an urgent subject counts', () => {
     expect(classify(message({ subject: 'URGENT - prescription needed', newText: 'Please prescribe the attached medicines.' }), policy, NOW).category).toBe('urgent_clinical');
   });
