@@ -56,6 +56,15 @@ const SIGN_OFF =
 const POSTSCRIPT = /^\s*(?:(?:p\.?\s?p\.?\s?s\b\.?|p\.?\s?s\b\.?|p\.s\.|n\.?\s?b\b\.?|addendum\b)\s*[:\-\u2013\u2014]?|(?:also|update|additionally|one more thing|just to add)\s*[,:])/i;
 
 /**
+ * A sentence about the patient: "Her potassium is 6.9 this morning.", "He needs to be seen today."
+ * Written below the sign-off without a postscript word ("Thanks, Dr Y" then a line more), it is
+ * still the sender's message: signatures name people and places, they do not say how a patient is.
+ * (Mr/Mrs/Ms are left out: signatures start with them, "Mr J Smith, Consultant Urologist".)
+ */
+const PATIENT_SENTENCE =
+  /\b(?:he|she|his|her|him|they|their|the patient|this patient|patient's)\b[^.?!\n]{0,80}?\b(?:is|was|has|had|have|needs?|requires?|came|remains|will|should|must|did|does|may)\b/i;
+
+/**
  * Stock phrases of trust disclaimers, NHSmail footers and e-mail banners. A paragraph with one
  * of them is a footer paragraph wherever it stands: no clinical request is worded like this.
  */
@@ -201,7 +210,8 @@ function splitFooter(lines: string[]): { body: string[]; footer: string[] } {
   };
 
   // 1. The signature delimiter or the last sign-off: everything below is signature, but for a
-  //    postscript, from its first line to the end of its paragraph.
+  //    postscript, from its first line to the end of its paragraph, and for a paragraph with a
+  //    sentence about the patient.
   const signatureStart = findSignatureStart(lines);
   let inPostscript = false;
   for (let index = signatureStart; index < lines.length; index += 1) {
@@ -209,6 +219,14 @@ function splitFooter(lines: string[]): { body: string[]; footer: string[] } {
     if (line.trim() === '') inPostscript = false;
     else if (POSTSCRIPT.test(line)) inPostscript = true;
     isFooterLine[index] = !inPostscript;
+  }
+  for (const paragraph of paragraphs) {
+    // A paragraph may start above the sign-off ("Thanks" / "Ann" / "He was ..." with no blank line).
+    const start = Math.max(paragraph.start, signatureStart);
+    if (start >= paragraph.end || paragraph.kind !== 'content') continue;
+    if (PATIENT_SENTENCE.test(lines.slice(start, paragraph.end).join(' '))) {
+      for (let index = start; index < paragraph.end; index += 1) isFooterLine[index] = false;
+    }
   }
 
   // 2. Disclaimer paragraphs, wherever they stand (banners at the top, notices at the end).

@@ -57,8 +57,22 @@ describe('splitSections', () => {
   });
 
   it.each([
+    ['a paragraph of its own', `${REQUEST}\n\nThanks,\nDr Ann Smith\nRenal Registrar\n\nHer potassium is 6.9 this morning and she needs to be seen urgently.`],
+    ['glued under the name', `${REQUEST}\n\nThanks\nAnn\nHe was found collapsed at home today, so this is now urgent.`],
+    ['about "the patient"', `${REQUEST}\n\nKind regards,\nAnn Smith\n\nThe patient has not been taking her tablets; urgent review please.`],
+  ])('a sentence about the patient below the sign-off (%s) is the sender\'s text, not signature', (_name, text) => {
+    const sections = splitSections(text);
+    expect(sections.newText).toContain(REQUEST);
+    expect(sections.newText).toMatch(/urgent/i);
+    expect(sections.newText).not.toMatch(/Registrar/);
+    expect(sections.footerText).not.toMatch(/urgent/i);
+  });
+
+  it.each([
     ['a signature line that starts with a word like PSA', `${REQUEST}\n\nKind regards,\nAnn Smith\nPSA clinic coordinator - not for urgent queries`],
     ['a signature line that starts with "Also" and no comma', `${REQUEST}\n\nKind regards,\nAnn Smith\nAlso available on Teams, not for urgent queries`],
+    ['a signature naming a person with a title and a service', `${REQUEST}\n\nKind regards,\nMr John Smith\nConsultant, Urgent Treatment Centre\nNorthmere University Hospitals - Caring, Safe, Together.`],
+    ['a service notice about the patient', `${REQUEST}\n\nKind regards,\nAnn Smith\n\nIf you have an urgent query about this patient, please call the ward.`],
     ['a disclaimer below a postscript', `${REQUEST}\n\nThanks\nAnn\n\nPS I am away next week.\n\nThis e-mail is confidential. If you are not the intended recipient, please delete it. Urgent matters: telephone the ward.`],
   ])('%s stays in the footer', (_name, text) => {
     const sections = splitSections(text);
