@@ -1,7 +1,7 @@
 import type { CategoryId, PolicyAction } from '../policy/schema.js';
 
 /** Which step of the classifier produced a reason. */
-export type ReasonGate = 'automatic' | 'sender' | 'urgency' | 'category' | 'cancel' | 'threshold' | 'parse';
+export type ReasonGate = 'automatic' | 'sender' | 'urgency' | 'category' | 'cancel' | 'sensitive' | 'threshold' | 'parse';
 
 /** One explainable step of a decision: which rule fired and the words or header that made it fire. */
 export interface Reason {

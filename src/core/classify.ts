@@ -161,7 +161,29 @@ export function classify(message: MailMessage, policy: Policy, now: Date): Class
     scores[id] = round(score);
     reasons.push(...categoryReasons);
   }
-  return decideCategory(scores, policy, hospital, reasons);
+  return heldIfSensitive(decideCategory(scores, policy, hospital, reasons), texts, policy);
+}
+
+/**
+ * A request that would be answered, in a message about a subject a person must handle (the
+ * patient has died, a complaint, a coroner's inquiry): left for a person instead. "Please arrange
+ * this at the hospital end" in answer to "Mr X passed away; please cancel his bloods" would hurt.
+ */
+function heldIfSensitive(classification: Classification, texts: Texts, policy: Policy): Classification {
+  if (classification.action !== 'reply') return classification;
+  for (const rule of policy.sensitive) {
+    const hit = firstMatch(rule, texts);
+    if (!hit) continue;
+    classification.reasons.push({
+      gate: 'sensitive',
+      rule: rule.id,
+      detail: 'a subject a person must handle (policy sensitive.rules): the request is left for a person, not answered automatically',
+      matched: quote(hit.text),
+      where: hit.where,
+    });
+    return { ...classification, action: 'review' };
+  }
+  return classification;
 }
 
 // ---------------------------------------------------------------------------------------------

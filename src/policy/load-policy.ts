@@ -399,7 +399,7 @@ function editDistance(a: string, b: string): number {
 
 // --- semantic rules ----------------------------------------------------------------------------
 
-type Compiled = Pick<Policy, 'hospitals' | 'neverHospital' | 'categoryRules' | 'urgency' | 'literals'>;
+type Compiled = Pick<Policy, 'hospitals' | 'neverHospital' | 'categoryRules' | 'urgency' | 'sensitive' | 'literals'>;
 
 function semanticCheckAndCompile(
   data: PolicyData,
@@ -473,8 +473,10 @@ function semanticCheckAndCompile(
     locator,
     problems,
   );
+  const sensitive = compileRules(data.sensitive.rules, ['sensitive', 'rules'], locator, problems, literals);
+  checkDuplicateRuleIds(data.sensitive.rules.map((r, i) => ({ r, path: ['sensitive', 'rules', i] })), locator, problems);
   if (problems.length > 0) return null;
-  return { hospitals, neverHospital, categoryRules, urgency: { rules: urgencyRules, cancel: urgencyCancel }, literals: literals.build() };
+  return { hospitals, neverHospital, categoryRules, urgency: { rules: urgencyRules, cancel: urgencyCancel }, sensitive, literals: literals.build() };
 }
 
 function compileHospitals(data: PolicyData, locator: Locator, problems: PolicyProblem[]): CompiledHospital[] {

@@ -47,6 +47,8 @@ export interface Policy {
   neverHospital: readonly RegExp[];
   categoryRules: Partial<Record<CategoryId, { rules: readonly CompiledRule[]; cancel: readonly CompiledRule[] }>>;
   urgency: { rules: readonly CompiledRule[]; cancel: readonly CompiledRule[] };
+  /** Rules naming subjects a person must handle (policy `sensitive.rules`). */
+  sensitive: readonly CompiledRule[];
   /** Every literal the rules' prefilters use, found in a message's text in one pass. */
   literals: LiteralIndex;
 }

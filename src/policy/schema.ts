@@ -100,6 +100,14 @@ export const policySchema = z.strictObject({
       .default(true)
       .describe('A request the sender marked high importance (Importance: High, X-Priority 1 or 2) waits for a person, its reply ready to approve.'),
   }),
+  sensitive: z
+    .strictObject({
+      rules: z
+        .array(ruleSchema)
+        .default([])
+        .describe('Subjects a person must handle: a request in a message that mentions one (a death, a complaint, a coroner) is never answered automatically.'),
+    })
+    .prefault({}),
   thresholds: z
     .strictObject({
       minConfidence: z.number().min(0).max(1).default(0.6).describe('Below this the message is unclear.'),

@@ -15,6 +15,7 @@ const GATE_TITLES: Record<string, string> = {
   urgency: 'Urgency',
   category: 'Category rules',
   cancel: 'Cancelling rules',
+  sensitive: 'Sensitive subjects',
   threshold: 'Limits and thresholds',
   parse: 'Reading the message',
 };

@@ -227,6 +227,33 @@ describe('gate 3: urgency overrides every request', () => {
   });
 });
 
+describe('sensitive subjects: a request a person must handle', () => {
+  it.each([
+    ['the patient died', 'We are sorry to inform you that Mr Test passed away on the ward last night. Please could you arrange to cancel his outstanding blood tests.', 'death', 'blood_test_request'],
+    ['the patient is deceased', 'This patient is deceased. Please could you cancel the echocardiogram request.', 'death', 'investigation_request'],
+    ['a formal complaint', 'The family have made a formal complaint. Please could the practice arrange the repeat bloods as previously discussed.', 'complaint', 'blood_test_request'],
+    ['the coroner', "The coroner has asked for information. Please arrange to send the recent blood results.", 'legal', 'blood_test_request'],
+  ])('%s: the request is kept as its category but left for a person, naming the rule and the words', (_name, newText, rule, category) => {
+    const result = classify(message({ newText }), policy, NOW);
+    expect(result).toMatchObject({ category, action: 'review' });
+    expect(result.reasons.find((r) => r.gate === 'sensitive')).toMatchObject({ rule, where: 'body' });
+  });
+
+  it.each([
+    ["the patient's own bereavement", 'She presents with low mood after a recent bereavement. Please could the practice prescribe sertraline 50 mg once daily.'],
+    ['no sensitive subject', 'Please could the practice arrange a repeat U&E in 2 weeks.'],
+  ])('%s: answered as before', (_name, newText) => {
+    const result = classify(message({ newText }), policy, NOW);
+    expect(result.action).toBe('reply');
+    expect(result.reasons.some((r) => r.gate === 'sensitive')).toBe(false);
+  });
+
+  it('a letter for information that mentions a death is filed as before (only replies are held)', () => {
+    const result = classify(message({ newText: 'For information: Mr Test died peacefully on the ward on 18/11/2026. No action is needed from the practice.' }), policy, NOW);
+    expect(result.action).toBe('file');
+  });
+});
+
 describe('gate 4: category rules', () => {
   it.each([
     ['blood_test_request', 'Dr Rahman has asked if the practice could please arrange a repeat U&E in 2 weeks and forward the result.'],

@@ -62,6 +62,8 @@ describe('policy problems: every one located with path, message and fix', () => 
     ['duplicate hospital id', mutated('  - id: staldrics\n', '  - id: northmere\n'), 'hospitals[1].id', /used twice/],
     ['duplicate rule id', mutated('      - id: blood-test-words\n', '      - id: arrange-bloods\n'), 'categories.blood_test_request.rules[2].id', /used twice/],
     ['regex that does not compile', mutated("pattern: '\\b(blood tests?|bloods|phlebotomy", "pattern: '\\b((blood tests?|bloods|phlebotomy"), 'categories.blood_test_request.rules[2].pattern', /does not compile/],
+    ['sensitive-subject regex that does not compile', mutated("pattern: '\\b(formal complaint", "pattern: '\\b((formal complaint"), 'sensitive.rules[1].pattern', /does not compile/],
+    ['duplicate sensitive rule id', mutated('    - id: legal\n', '    - id: death\n'), 'sensitive.rules[2].id', /used twice/],
     ['rule with both phrase and pattern', mutated('      - id: off-work\n', '      - id: off-work\n        phrase: off sick\n'), 'categories.fit_note_request.rules[2]', /both phrase and pattern/],
     ['rule with neither phrase nor pattern', mutated('      - id: amber-drug\n        pattern:', '      - id: amber-drug\n        description_not_pattern:'), 'categories.shared_care_request.rules[3].description_not_pattern', /unknown key/],
     ['reply category without template', mutated('    template: fit-note-request\n', ''), 'categories.fit_note_request', /names no template/],
@@ -171,10 +173,11 @@ describe('literal prefilters never hide a match', () => {
     'No GP actions required. For your information only. Please continue his current medications.',
     'Please ask him to contact the Booking Centre to book his appointment; letters have been returned.',
     'She has no current suicidal ideation. Suspected cancer (2WW) referral made. Safeguarding: none.',
+    "Mr Test passed away on the ward. The family made a formal complaint and the coroner's officer will call.",
   ];
   it('every rule whose expression matches a sample also passes its prefilter', () => {
     const policy = loadPolicyFile(EXAMPLE).policy!;
-    const rules = [...Object.values(policy.categoryRules).flatMap((set) => [...set!.rules, ...set!.cancel]), ...policy.urgency.rules, ...policy.urgency.cancel];
+    const rules = [...Object.values(policy.categoryRules).flatMap((set) => [...set!.rules, ...set!.cancel]), ...policy.urgency.rules, ...policy.urgency.cancel, ...policy.sensitive];
     for (const rule of rules) {
       for (const text of samples) {
         if (!rule.regex.test(text)) continue;
