@@ -309,14 +309,19 @@ function decideCategory(scores: Partial<Record<CategoryId, number>>, policy: Pol
 
   const [topId, topScore] = top;
   const topAction = actionOf(topId, policy);
-  // The strongest competitor that would be handled differently (reply vs review vs file).
-  const rival = ranked.find(([id, score]) => id !== topId && id !== 'unclear' && score > 0 && actionOf(id, policy) !== topAction);
+  // The strongest competitor that would be handled differently (reply vs review vs file), or
+  // answered with another reply: "please arrange a repeat U&E and issue a fit note" answered about
+  // the bloods alone would leave the fit note to nobody, its message filed as replied.
+  const handledDifferently = (id: CategoryId): boolean =>
+    actionOf(id, policy) !== topAction || (topAction === 'reply' && templateOf(id, policy) !== templateOf(topId, policy));
+  const rival = ranked.find(([id, score]) => id !== topId && id !== 'unclear' && score > 0 && handledDifferently(id));
   const runnerUp = ranked.find(([id]) => id !== topId && id !== 'unclear');
   if (rival && rival[1] >= closeCall * topScore) {
+    const how = actionOf(rival[0], policy) === topAction ? 'each with its own reply: a person answers both' : 'which are handled differently';
     reasons.push({
       gate: 'threshold',
       rule: 'thresholds.closeCall',
-      detail: `too close to call: ${topId} ${topScore} vs ${rival[0]} ${rival[1]}, which are handled differently`,
+      detail: `too close to call: ${topId} ${topScore} vs ${rival[0]} ${rival[1]}, ${how}`,
     });
     return result('unclear', policy, 0.5, hospital, reasons, scores);
   }
@@ -331,6 +336,10 @@ function decideCategory(scores: Partial<Record<CategoryId, number>>, policy: Pol
     return result('unclear', policy, confidence, hospital, reasons, scores);
   }
   return result(topId, policy, confidence, hospital, reasons, scores);
+}
+
+function templateOf(id: CategoryId, policy: Policy): string | undefined {
+  return policy.data.categories[id]?.template;
 }
 
 function actionOf(id: CategoryId, policy: Policy): PolicyAction {

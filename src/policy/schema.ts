@@ -117,7 +117,7 @@ export const policySchema = z.strictObject({
         .min(0)
         .max(1)
         .default(0.8)
-        .describe('If the runner-up scores at least this share of the top score and acts differently, unclear.'),
+        .describe('If the runner-up scores at least this share of the top score and acts differently (or replies with another template), unclear.'),
     })
     .prefault({}),
   limits: z

@@ -359,6 +359,18 @@ describe('gate 5: thresholds', () => {
     expect(result.reasons.some((r) => r.rule === 'thresholds.closeCall')).toBe(true);
   });
 
+  it.each([
+    ['bloods and a fit note', 'Patient letter', 'Please could you arrange a repeat U&E in 2 weeks and also issue him a fit note for 4 weeks.', 'fit_note_request'],
+    ['bloods and an ECG', 'Patient letter', 'Please arrange a repeat U&E and an ECG before his next clinic appointment.', 'investigation_request'],
+    ['an appointment and a result to chase', 'Follow-up appointment', 'Please could the practice book a follow-up appointment with us in 6 weeks and chase the result.', 'appointment_request'],
+  ])('two requests that would each get their own reply, close in score (%s) -> unclear: a reply about one would leave the other to nobody', (_name, subject, newText, other) => {
+    const result = classify(message({ subject, newText }), policy, NOW);
+    expect(result).toMatchObject({ category: 'unclear', action: 'review' });
+    const reason = result.reasons.find((r) => r.rule === 'thresholds.closeCall');
+    expect(reason?.detail).toContain(other);
+    expect(reason?.detail).toContain('each with its own reply');
+  });
+
   it('is deterministic: the same message gives the same classification', () => {
     const m = message({ newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' });
     expect(classify(m, policy, NOW)).toEqual(classify(m, policy, NOW));
