@@ -48,7 +48,7 @@ export function automaticMailReasons(h: MessageHeaders): Reason[] {
   else if (/^(no-?reply|do-?not-?reply|donotreply|no_reply|noreply[._-].*|.*[._-]no-?reply)$/i.test(local)) {
     add('noreply-sender', 'sent from a no-reply address', from, 'sender');
   }
-  if (/^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|out of (the )?office|autoreply|undeliverable|delivery status notification|mail delivery (failed|failure|system)|read:|not read:|returned mail)/i.test(h.subject)) {
+  if (/^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|out of (the )?office|autoreply|undeliverable|delivery status notification|mail delivery (failed|failure|system)|read:|not read:|returned mail|recall:)/i.test(h.subject)) {
     add('subject.automatic-reply', 'the subject is that of an automatic reply or delivery report', h.subject, 'subject');
   }
   return reasons;

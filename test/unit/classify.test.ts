@@ -64,6 +64,7 @@ describe('gate 1: automatic mail (RFC 3834 and common practice)', () => {
     ['Out of Office subject', { subject: 'Out of Office: back Monday' }, 'subject.automatic-reply'],
     ['Undeliverable subject', { subject: 'Undeliverable: Re: bloods' }, 'subject.automatic-reply'],
     ['read receipt subject', { subject: 'Read: Re: Cancelled clinic' }, 'subject.automatic-reply'],
+    ['Outlook message recall', { subject: 'Recall: Request for U&E - please arrange bloods', newText: 'Renal Clinic would like to recall the message, "Request for U&E - please arrange bloods".' }, 'subject.automatic-reply'],
   ] as const)('%s -> auto_generated (ignore)', (_name, overrides, rule) => {
     const m = message({ newText: 'Please could the practice arrange a repeat U&E in 2 weeks.', ...overrides } as Partial<MailMessage>);
     const result = classify(m, policy, NOW);
@@ -233,6 +234,7 @@ describe('sensitive subjects: a request a person must handle', () => {
     ['the patient is deceased', 'This patient is deceased. Please could you cancel the echocardiogram request.', 'death', 'investigation_request'],
     ['a formal complaint', 'The family have made a formal complaint. Please could the practice arrange the repeat bloods as previously discussed.', 'complaint', 'blood_test_request'],
     ['the coroner', "The coroner has asked for information. Please arrange to send the recent blood results.", 'legal', 'blood_test_request'],
+    ['a request sent in error', 'Apologies, my previous email asking you to arrange a repeat U&E was sent in error. Please disregard it.', 'withdrawn', 'blood_test_request'],
   ])('%s: the request is kept as its category but left for a person, naming the rule and the words', (_name, newText, rule, category) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category, action: 'review' });
