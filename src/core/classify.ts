@@ -68,14 +68,31 @@ function mayMatch(rule: CompiledRule, field: FieldText): boolean {
 
 /**
  * The earliest position a match of `rule` can start at in `field`: the first occurrence of any
- * word every match starts with (0 when there are none to go by), or -1 when none occurs.
+ * word every match starts with (0 when there are none to go by), or -1 when none occurs; later
+ * still when the longest match ends before the first required word.
  */
 function searchStart(rule: CompiledRule, field: FieldText): number {
-  if (rule.leadingIds === null) return 0;
-  let start = -1;
-  for (const id of rule.leadingIds) {
-    const index = field.firstIndexOf[id]!;
-    if (index >= 0 && (start < 0 || index < start)) start = index;
+  let start = 0;
+  if (rule.leadingIds !== null) {
+    start = -1;
+    for (const id of rule.leadingIds) {
+      const index = field.firstIndexOf[id]!;
+      if (index >= 0 && (start < 0 || index < start)) start = index;
+    }
+    if (start < 0) return -1;
+  }
+  // A match holds a word of each required set, so it starts no more than the longest match before
+  // the first of them: "(contact|review|...) [^.]{0,80} (today|...)" need not be tried from every
+  // "review" of a long letter whose only "today" is near its end.
+  if (rule.maxLength !== null) {
+    for (const set of rule.requiredIds) {
+      let first = -1;
+      for (const id of set) {
+        const index = field.firstIndexOf[id]!;
+        if (index >= 0 && (first < 0 || index < first)) first = index;
+      }
+      if (first - rule.maxLength > start) start = first - rule.maxLength;
+    }
   }
   return start;
 }

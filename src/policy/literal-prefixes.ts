@@ -140,6 +140,70 @@ export function requiredLiteralSets(source: string): string[][] {
   return sets;
 }
 
+/**
+ * The most UTF-16 code units a match of `source` (compiled with the i flag, not u) can span, or null
+ * when it has no bound (`*`, `+`, `{n,}`, a back-reference) or is too unusual to read. With the
+ * required words it bounds where a match can start: one must contain an occurrence of a required
+ * word, so none starts more than this before the first of them. Reading the source loosely may
+ * only ever overestimate, which moves that start earlier and never changes a result.
+ */
+export function maxMatchLength(source: string): number | null {
+  let best = 0;
+  let current = 0;
+  let i = 0;
+  while (i < source.length) {
+    const ch = source[i]!;
+    let atom: number | null;
+    let end: number;
+    if (ch === '|') {
+      best = Math.max(best, current);
+      current = 0;
+      i += 1;
+      continue;
+    }
+    if (ch === '\\') {
+      const next = source[i + 1] ?? '';
+      end = i + 2;
+      if (next === 'b' || next === 'B') atom = 0;
+      else if (/[1-9k]/.test(next)) return null; // a back-reference: as long as what it refers to
+      else atom = 1; // \x41 and \u0041 read as one character and literal digits: an overestimate
+    } else if (ch === '[') {
+      end = classEnd(source, i);
+      if (end < 0) return null;
+      atom = 1;
+    } else if (ch === '(') {
+      const close = matchingParen(source.slice(i));
+      if (close < 0) return null;
+      end = i + close + 1;
+      if (/^\(\?(=|!|<=|<!)/.test(source.slice(i, i + 4))) atom = 0;
+      else {
+        const inner = source.startsWith('(?:', i) ? source.slice(i + 3, end - 1) : source.startsWith('(?<', i) ? source.slice(source.indexOf('>', i) + 1, end - 1) : source.slice(i + 1, end - 1);
+        atom = maxMatchLength(inner);
+        if (atom === null) return null;
+      }
+    } else if (ch === ')') {
+      return null;
+    } else {
+      end = i + 1;
+      atom = ch === '^' || ch === '$' ? 0 : 1;
+    }
+    const quantifier = /^(?:(\?)|(\*|\+)|\{(\d+)\}|\{(\d+),(\d*)\})\??/.exec(source.slice(end));
+    let times = 1;
+    if (quantifier) {
+      if (quantifier[2] !== undefined) return null;
+      if (quantifier[3] !== undefined) times = Number(quantifier[3]);
+      else if (quantifier[5] !== undefined) {
+        if (quantifier[5] === '') return null;
+        times = Number(quantifier[5]);
+      }
+      end += quantifier[0].length;
+    }
+    current += atom * times;
+    i = end;
+  }
+  return Math.max(best, current);
+}
+
 /** ASCII punctuation that a backslash makes literal. */
 const ESCAPED_PUNCTUATION = /^[!-/:-@[-`{-~]$/;
 
