@@ -16,6 +16,7 @@ const rules: CompiledRule[] = [
   ...policy!.urgency.rules,
   ...policy!.urgency.cancel,
   ...Object.values(policy!.categoryRules).flatMap((set) => [...set.rules, ...set.cancel]),
+  ...policy!.sensitive,
 ];
 
 function emlFiles(dir: string): string[] {
