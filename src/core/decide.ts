@@ -2,6 +2,7 @@ import type { Classification, Reason } from './classification.js';
 import type { CaseStatus } from './case-status.js';
 import type { MailAddress } from './message.js';
 import type { Policy } from '../policy/policy.js';
+import type { CategoryId } from '../policy/schema.js';
 
 /** What the worker knows beyond the message itself; gathered from the case log before deciding. */
 export interface DecisionContext {
@@ -94,6 +95,13 @@ export function decide(classification: Classification, receivedAt: Date, policy:
   if (context.onlyCopiedIn) {
     return hold('addressed.copy-only', 'our mailbox is only copied in (Cc): the message is addressed to someone else, so its request may not be the practice\'s to answer');
   }
+  const second = secondRequest(classification, policy);
+  if (second) {
+    return hold(
+      'thresholds.secondRequest',
+      `the message may also ask for ${second.category} (score ${second.score}, the minimum is ${policy.data.thresholds.minScore}), which this reply does not answer: a person checks it before it goes`,
+    );
+  }
   if (context.markedHighImportance !== null && policy.data.urgency.holdMarkedImportant) {
     return hold(
       'urgency.holdMarkedImportant',
@@ -122,6 +130,24 @@ export function decide(classification: Classification, receivedAt: Date, policy:
     return finish('would_reply', true);
   }
   return finish('decided', true);
+}
+
+/**
+ * The strongest other request category that reaches the policy's minimum score and would be answered
+ * with another template, or null. "Please could you prescribe apixaban and arrange a repeat FBC"
+ * answered about the bloods alone, and filed as replied, would leave the prescription to nobody.
+ * (Closer calls are `unclear` already, in classify.)
+ */
+export function secondRequest(classification: Classification, policy: Policy): { category: CategoryId; score: number } | null {
+  const template = policy.data.categories[classification.category]?.template;
+  let best: { category: CategoryId; score: number } | null = null;
+  for (const [id, score] of Object.entries(classification.scores) as Array<[CategoryId, number]>) {
+    if (id === classification.category || score < policy.data.thresholds.minScore) continue;
+    const other = policy.data.categories[id];
+    if (other?.action !== 'reply' || other.template === template) continue;
+    if (!best || score > best.score) best = { category: id, score };
+  }
+  return best;
 }
 
 /**

@@ -72,6 +72,23 @@ describe('decide', () => {
     expect(decision.reasons.map((r) => r.rule)).toContain(rule);
   });
 
+  it('holds a reply for a person when the message may also ask for something another reply answers, naming it', () => {
+    const both = { ...classification('blood_test_request', 'reply'), scores: { blood_test_request: 6, prescribing_request: 3, unclear: 2 } };
+    const decision = decide(both, RECENT, policy, context());
+    expect(decision).toMatchObject({ status: 'review', renderReply: true });
+    const reason = decision.reasons.find((r) => r.rule === 'thresholds.secondRequest');
+    expect(reason?.detail).toContain('prescribing_request (score 3');
+  });
+
+  it.each([
+    ['a second request under the minimum score', { blood_test_request: 6, prescribing_request: 2 }],
+    ['a letter-for-information score beside the request', { blood_test_request: 6, clinical_information: 4 }],
+    ['a review category beside the request', { blood_test_request: 6, shared_care_request: 1 }],
+  ])('sends the reply with %s', (_label, scores) => {
+    const decision = decide({ ...classification('blood_test_request', 'reply'), scores }, RECENT, policy, context());
+    expect(decision.status).toBe('decided');
+  });
+
   it('answers a request marked high importance when the policy turns the hold off', () => {
     const unheld: Policy = { ...policy, data: { ...policy.data, urgency: { ...policy.data.urgency, holdMarkedImportant: false } } };
     const decision = decide(classification('blood_test_request', 'reply'), RECENT, unheld, context({ markedHighImportance: 'Importance: High' }));
