@@ -103,12 +103,19 @@ function tableHeader(): string {
   return row(['file', 'from', 'organisation', 'category', 'action', 'conf', 'why']);
 }
 
+/** Gates that change what happens to a message whatever its category scored. */
+const DECISIVE_GATES: ReadonlySet<string> = new Set(['sensitive', 'threshold']);
+
 function tableRow(result: ClassifiedFile): string {
   const name = relative(process.cwd(), result.file) || result.file;
   const c = result.classification;
   if (!c) return row([name, '', '', 'ERROR', '', '', result.error ?? '']);
+  // What decided the action first (a sensitive subject, a close call), then the words that scored.
   const why = c.reasons
     .filter((r) => r.gate !== 'sender' || c.category === 'non_hospital')
+    .map((r, index) => ({ r, index }))
+    .sort((a, b) => (DECISIVE_GATES.has(b.r.gate) ? 1 : 0) - (DECISIVE_GATES.has(a.r.gate) ? 1 : 0) || a.index - b.index)
+    .map(({ r }) => r)
     .slice(0, 3)
     .map((r) => (r.matched ? `${r.rule} "${r.matched}"` : r.rule))
     .join('; ');

@@ -22,6 +22,18 @@ describe('pcn-autoreply classify', () => {
     expect(row('10-lookalike.eml')).toMatch(/results@northmere-nhs\.uk\s+-\s+non_hospital\s+file/);
   });
 
+  it('a request held for a person says first why it is held (a sensitive subject), then the words that scored', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'classify-'));
+    writeFileSync(
+      path.join(dir, 'died.eml'),
+      'From: Renal Clinic <renal.clinic@northmere.nhs.uk>\r\nTo: rivermarsh.pcnalliance@nhs.net\r\nSubject: Bloods\r\nDate: Thu, 19 Nov 2026 15:00:00 +0000\r\n' +
+        'Message-ID: <died@northmere.nhs.uk>\r\n\r\nDear GP,\r\n\r\nSadly Mr Test passed away on the ward last night. Please could you arrange to cancel his outstanding blood tests.\r\n',
+    );
+    const result = await runCli(['classify', path.join(dir, 'died.eml'), '--policy', POLICY]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim().split('\n')[1]).toMatch(/blood_test_request\s+review\s+\S+\s+death "passed away"; /);
+  });
+
   it('--json: one object per message with its reasons, which name the rule and the words matched', async () => {
     const result = await runCli(['classify', '--json', path.join(SAMPLES, '01-bloods.eml'), path.join(SAMPLES, '08-patient.eml'), '--policy', POLICY]);
     expect(result.code, result.stderr).toBe(0);
