@@ -88,6 +88,20 @@ export function unreadDocumentProblem(info: AttachmentInfo): string | null {
   return kind ? `${info.filename ?? 'attachment'}: ${kind}, which the worker does not read` : null;
 }
 
+const IMAGE_EXTENSIONS = new Set(['jpg', 'jpeg', 'png', 'gif', 'bmp', 'heic', 'webp']);
+
+/**
+ * An image sent as an attachment (Content-Disposition: attachment, not a part of the text's own
+ * multipart/related) as a problem: a scanned or photographed letter, or a photograph the hospital
+ * wants seen, which the worker does not read. Logos and pictures pasted into the text come inline,
+ * with a Content-ID, and are not counted (the caller knows the disposition; TIFF is a document above).
+ */
+export function attachedImageProblem(info: AttachmentInfo): string | null {
+  const extension = /\.([a-z]+)$/i.exec(info.filename ?? '')?.[1]?.toLowerCase() ?? '';
+  const image = (info.contentType.startsWith('image/') && !UNREAD_TYPES.has(info.contentType)) || IMAGE_EXTENSIONS.has(extension);
+  return image ? `${info.filename ?? 'image'}: an attached image (a scanned or photographed letter?), which the worker does not read` : null;
+}
+
 /**
  * A PDF too large to read is an attached letter nobody read: like one that could not be read, it
  * keeps the message from an automatic reply (the letter may be where the urgency is).
@@ -139,7 +153,8 @@ function listAttachments(parts: SimpleAttachment[], options: ParseMessageOptions
     const info: AttachmentInfo = { filename: part.filename === null ? null : cleanFilename(part.filename), contentType: part.contentType, size: part.bytes.length };
     attachments.push(info);
     const isPdf = info.contentType === 'application/pdf' || (info.filename?.toLowerCase().endsWith('.pdf') ?? false);
-    const unread = isPdf ? null : unreadDocumentProblem(info);
+    // The fast path takes only parts marked Content-Disposition: attachment (parse-simple.ts).
+    const unread = isPdf ? null : (unreadDocumentProblem(info) ?? attachedImageProblem(info));
     if (unread) problems.push(unread);
     if (!wantPdfText || !isPdf) continue;
     if (info.size > maxPdfBytes) {

@@ -11,6 +11,7 @@ import { MailParser, type AttachmentStream, type IconvConstructor, type MessageT
 import type { AttachmentInfo, MailMessage } from '../core/message.js';
 import { htmlToText, MAX_HTML_CHARS } from './html-to-text.js';
 import {
+  attachedImageProblem,
   cleanFilename,
   decodeDeclaredCharset,
   DEFAULT_MAX_BYTES,
@@ -172,7 +173,7 @@ function parseBody(input: Buffer, options: ParseMessageOptions, problems: string
       const done = (): void => {
         if (attachments.length < MAX_ATTACHMENTS_LISTED) {
           attachments.push(info);
-          const unread = unreadDocumentProblem(info);
+          const unread = unreadDocumentProblem(info) ?? (attachment.contentDisposition === 'attachment' && !attachment.related ? attachedImageProblem(info) : null);
           if (keepBytes) pending.push(overPdfLimit ? { info, problem: pdfTooLargeProblem(info, maxPdfBytes) } : { info, bytes: Buffer.concat(chunks) });
           else if (unread) pending.push({ info, problem: unread });
         } else {

@@ -82,11 +82,11 @@ describe('parseMessage on hand-written fixtures', () => {
   it.each([
     ['the fast path', parseMessage],
     ['mailparser', parseMessageSlow],
-  ])('names each attached Word, RTF or OpenDocument letter, attached e-mail, spreadsheet, text file and scan it does not read (%s); a logo is no problem', async (_path, parse) => {
+  ])('names each attached Word, RTF or OpenDocument letter, attached e-mail, spreadsheet, text file, scan and image it does not read (%s)', async (_path, parse) => {
     const raw = Buffer.from(
       buildMail({
         attachments: [
-          { filename: 'logo.png', contentType: 'image/png', content: Buffer.alloc(300, 1) },
+          { filename: 'wound photo.jpg', contentType: 'image/jpeg', content: Buffer.alloc(300, 1) },
           { filename: 'clinic-letter.docx', contentType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', content: Buffer.alloc(500, 2) },
           { filename: 'summary', contentType: 'application/rtf', content: '{\\rtf1 urgent}' },
           { filename: 'Letter.ODT', contentType: 'application/octet-stream', content: Buffer.alloc(200, 3) },
@@ -99,8 +99,9 @@ describe('parseMessage on hand-written fixtures', () => {
       }),
     );
     const message = await parse(raw);
-    expect(message.attachments.map((a) => a.filename)).toEqual(['logo.png', 'clinic-letter.docx', 'summary', 'Letter.ODT', 'Lab result.eml', 'results.xlsx', 'bloods.csv', 'results.txt', 'scanned-letter.tif']);
+    expect(message.attachments.map((a) => a.filename)).toEqual(['wound photo.jpg', 'clinic-letter.docx', 'summary', 'Letter.ODT', 'Lab result.eml', 'results.xlsx', 'bloods.csv', 'results.txt', 'scanned-letter.tif']);
     expect(message.parseProblems).toEqual([
+      'wound photo.jpg: an attached image (a scanned or photographed letter?), which the worker does not read',
       'clinic-letter.docx: a Word document, which the worker does not read',
       'summary: an RTF document, which the worker does not read',
       'Letter.ODT: an OpenDocument document, which the worker does not read',
@@ -110,6 +111,39 @@ describe('parseMessage on hand-written fixtures', () => {
       'results.txt: a text file, which the worker does not read',
       'scanned-letter.tif: a scanned image, which the worker does not read',
     ]);
+  });
+
+  it.each([
+    ['the fast path', parseMessage],
+    ['mailparser', parseMessageSlow],
+  ])('a logo shown in the text (inline, with a Content-ID) is no problem (%s)', async (_path, parse) => {
+    const raw = Buffer.from(
+      [
+        'From: Renal Clinic <renal.clinic@northmere.nhs.uk>',
+        'To: rivermarsh.pcnalliance@nhs.net',
+        'Subject: Bloods',
+        'Message-ID: <logo@northmere.nhs.uk>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/related; boundary="rel"',
+        '',
+        '--rel',
+        'Content-Type: text/html; charset=utf-8',
+        '',
+        '<p>Please could you arrange a repeat U&amp;E.</p><p><img src="cid:logo001"></p>',
+        '--rel',
+        'Content-Type: image/png; name="image001.png"',
+        'Content-Disposition: inline; filename="image001.png"',
+        'Content-ID: <logo001>',
+        'Content-Transfer-Encoding: base64',
+        '',
+        Buffer.alloc(300, 1).toString('base64'),
+        '--rel--',
+        '',
+      ].join('\r\n'),
+    );
+    const message = await parse(raw);
+    expect(message.newText).toContain('repeat U&E');
+    expect(message.parseProblems).toEqual([]);
   });
 
   it('reports a "PDF" that is not a PDF instead of failing', async () => {
