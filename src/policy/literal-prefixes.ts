@@ -229,13 +229,27 @@ function alternationSets(source: string, alternatives: readonly string[]): strin
   return sets;
 }
 
-/** The set least likely to be found by chance: its shortest literal longest, then the fewest literals. */
+/**
+ * Words found in nearly every letter a hospital sends: a required set holding one tells almost
+ * nothing, however long the word ("please ... today" is to be looked for where "today" is).
+ */
+const EVERYDAY_WORDS = new Set(['please', 'review', 'action', 'the', 'you', 'with', 'has', 'have', 'for', 'and', 'new', 'see', 'call', 'could you', 'would you', 'can you', 'following']);
+
+/**
+ * The set least likely to be found by chance: one without an everyday word, then its shortest
+ * literal longest, then the fewest literals.
+ */
 function mostTelling(sets: readonly string[][]): string[] | null {
   let best: string[] | null = null;
+  const everyday = (set: readonly string[]): boolean => set.some((literal) => EVERYDAY_WORDS.has(literal.trim()));
   const shortest = (set: readonly string[]): number => Math.min(...set.map((literal) => literal.trim().length));
+  const better = (set: readonly string[], than: readonly string[]): boolean => {
+    if (everyday(set) !== everyday(than)) return !everyday(set);
+    return shortest(set) > shortest(than) || (shortest(set) === shortest(than) && set.length < than.length);
+  };
   for (const set of sets) {
     if (set.length === 0) continue;
-    if (!best || shortest(set) > shortest(best) || (shortest(set) === shortest(best) && set.length < best.length)) best = set;
+    if (!best || better(set, best)) best = set;
   }
   return best;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { prefilteredExec } from '../../src/core/classify.js';
+import { requiredLiteralSets } from '../../src/policy/literal-prefixes.js';
 import { parseMessage } from '../../src/mail/parse-message.js';
 import { loadPolicyFile } from '../../src/policy/load-policy.js';
 import type { CompiledRule } from '../../src/policy/policy.js';
@@ -33,7 +34,20 @@ async function corpusTexts(): Promise<string[]> {
     const message = await parseMessage(readFileSync(file));
     texts.push(message.subject, message.newText);
   }
-  return texts;
+  // Rules the corpora barely meet: results past the critical limits, emergencies found now, each
+  // also late in a long letter (where the search window matters), and near misses.
+  const extra = [
+    'His INR today was 6.5. Please could you arrange a repeat INR.',
+    'Her potassium was 2.4 on discharge; sodium is 156; haemoglobin was 62 g/L; neutrophils were 0.3; platelets 12.',
+    'His glucose was 32 mmol/L with ketones of 4. Capillary glucose 2.1. Adjusted calcium 3.7. Lithium level 2.1. AKI stage 3.',
+    'The ECG shows new ST depression. He has a DVT confirmed on ultrasound today. Acute PE.',
+    'He has new weakness of both legs; saddle anaesthesia. She is 34 weeks pregnant with a blood pressure of 168/112. BP 210/125.',
+    'He has been hearing voices telling him to harm others. He denies thoughts of harming others.',
+    'As discussed on the phone this morning, could you please prescribe it. Further to our telephone conversation, the GP kindly agreed to.',
+    'Please arrange for his bloods to be taken tomorrow. HbA1c 62 mmol/mol, Hb 121, lithium 400 mg, calcium carbonate 1.5 g.',
+  ];
+  const letter = 'Thank you for seeing this patient in clinic today, please review the attached. '.repeat(40);
+  return [...texts, ...extra, ...extra.map((text) => `${letter}${text}`)];
 }
 
 /**
@@ -46,6 +60,12 @@ function variants(text: string): string[] {
 }
 
 describe('classifier prefilter', () => {
+  it('looks for the word of a rule that is not in every letter: "please ... today" where "today" is', () => {
+    const sets = requiredLiteralSets('\\bplease\\b[^.]{0,40}\\btoday\\b|\\bsee\\b[^.]{0,20}\\btomorrow\\b');
+    expect(sets).toContainEqual(['today', 'tomorrow']);
+  });
+
+
   it('finds exactly what each rule\'s regular expression finds', async () => {
     const texts = (await corpusTexts()).flatMap(variants);
     expect(texts.length).toBeGreaterThan(400);

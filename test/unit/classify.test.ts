@@ -161,6 +161,26 @@ describe('gate 3: urgency overrides every request', () => {
     ['not eating or drinking', 'She is not eating or drinking and is very drowsy. Please arrange bloods.'],
     ['short of breath at rest', 'He is now short of breath at rest. Please arrange a chest X-ray.'],
     ['having seizures', 'He is having seizures again according to his wife. Please arrange bloods.'],
+    // results past the critical limits, written without "critical" or "urgent"
+    ['INR 6.5 (warfarin to withhold today)', 'His INR today was 6.5. Please could you arrange a repeat INR and adjust the warfarin dose.'],
+    ['potassium 2.4', 'Her potassium was 2.4 on discharge. Please repeat her U&E.'],
+    ['sodium 156', 'His sodium is 156. Please could the practice recheck his U&E.'],
+    ['haemoglobin 62 g/L', 'His haemoglobin was 62 g/L today. Please arrange a repeat FBC.'],
+    ['neutrophils 0.3', 'He was treated for sepsis; his neutrophils were 0.3 on discharge. Please arrange a repeat FBC.'],
+    ['platelets 12', 'Platelets 12 this morning. Please could the practice arrange a repeat FBC.'],
+    ['glucose 32 with ketones', 'His glucose was 32 mmol/L with ketones of 4. Please review his insulin and arrange bloods.'],
+    ['glucose 2.1', 'Her capillary glucose was 2.1 at home. Please arrange an HbA1c.'],
+    ['calcium 3.7', 'Adjusted calcium 3.7 on the latest bloods. Please recheck her bone profile.'],
+    ['lithium 2.1', 'Lithium level 2.1 today. Please repeat his lithium level and U&E.'],
+    ['acute kidney injury stage 3', 'Her creatinine has risen from 90 to 310 (AKI stage 3). Please repeat her U&E in 48 hours.'],
+    // emergencies found now, written without "suspected"
+    ['new ST depression', 'His troponin was raised at 350 and the ECG shows new ST depression. Please arrange an echo.'],
+    ['a DVT confirmed today (anticoagulation cannot wait)', 'He has a DVT confirmed on ultrasound today. Please prescribe rivaroxaban.'],
+    ['weakness of both legs', 'He has new weakness of both legs and urinary retention. Please could you arrange bloods.'],
+    ['pre-eclampsia without the word', 'She is 34 weeks pregnant with a blood pressure of 168/112 and protein in her urine. Please arrange bloods.'],
+    ['a blood pressure of 210/125', 'His BP was 210/125 in clinic. Please arrange 24 hour ambulatory BP monitoring.'],
+    ['a risk to others', 'He told us he has been hearing voices telling him to harm others. Please refer him to the community mental health team.'],
+    ['a request for tomorrow', 'Please arrange for his bloods to be taken tomorrow, as the result will decide whether he can have chemotherapy on Monday.'],
   ])('%s -> urgent_clinical (review)', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category: 'urgent_clinical', action: 'review' });
@@ -221,10 +241,34 @@ describe('gate 3: urgency overrides every request', () => {
     ['confusion that has resolved', { newText: 'He presented with acute confusion secondary to a UTI, now resolved. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['eating and drinking well', { newText: 'She is eating and drinking well. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['a deterioration that is over', { newText: 'His renal function deteriorated during the admission and has recovered. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['an HbA1c, not a haemoglobin', { newText: 'His HbA1c was 62 mmol/mol. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['results within the limits', { newText: 'Hb 121, platelets 150, neutrophils 3.2, potassium 4.2, sodium 138, INR 2.5, glucose 6.2, adjusted calcium 2.41, lithium level 0.7. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['doses, not levels', { newText: 'He takes lithium 400 mg at night and calcium carbonate 1.5 g daily. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['a DVT in the history', { newText: 'He had a DVT in 2019, treated with apixaban. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['pre-eclampsia in a past pregnancy', { newText: 'She had pre-eclampsia in her last pregnancy and her blood pressure is 128/80. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['no risk to others', { newText: 'He denies thoughts of harming others and there are no command hallucinations. Please could the practice arrange a repeat U&E in 2 weeks.' }],
   ])('%s does not make a routine request urgent', (_name, overrides) => {
     const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
     const result = classify(message({ ...base, ...overrides }), policy, NOW);
     expect(result.category).toBe('blood_test_request');
+  });
+});
+
+describe('words that look like a request and are not one', () => {
+  it.each([
+    ['a repeat prescription to amend, and a blood pressure', 'Please stop his amlodipine and amend the repeat prescription accordingly, as his blood pressure has been low in clinic.'],
+    ['results to send us', 'Please could you send us his most recent U&E results and a copy of his current medication list before his surgery next week.'],
+  ])('%s: no automatic reply', (_name, newText) => {
+    const result = classify(message({ newText }), policy, NOW);
+    expect(result.action).not.toBe('reply');
+    expect(result.category).not.toBe('blood_test_request');
+  });
+
+  it.each([
+    ['bloods, and their results sent', 'Please could you arrange a repeat U&E and send us the results.', 'blood_test_request'],
+    ['a blood pressure to monitor', 'Please could the practice arrange 24 hour blood pressure monitoring before clinic.', 'investigation_request'],
+  ])('%s: still the request it is', (_name, newText, category) => {
+    expect(classify(message({ newText }), policy, NOW)).toMatchObject({ category, action: 'reply' });
   });
 });
 
@@ -233,8 +277,9 @@ describe('sensitive subjects: a request a person must handle', () => {
     ['the patient died', 'We are sorry to inform you that Mr Test passed away on the ward last night. Please could you arrange to cancel his outstanding blood tests.', 'death', 'blood_test_request'],
     ['the patient is deceased', 'This patient is deceased. Please could you cancel the echocardiogram request.', 'death', 'investigation_request'],
     ['a formal complaint', 'The family have made a formal complaint. Please could the practice arrange the repeat bloods as previously discussed.', 'complaint', 'blood_test_request'],
-    ['the coroner', "The coroner has asked for information. Please arrange to send the recent blood results.", 'legal', 'blood_test_request'],
+    ['the coroner', 'The coroner has asked us for a statement about his care. Please could the practice arrange a repeat U&E in 2 weeks.', 'legal', 'blood_test_request'],
     ['a request sent in error', 'Apologies, my previous email asking you to arrange a repeat U&E was sent in error. Please disregard it.', 'withdrawn', 'blood_test_request'],
+    ['an arrangement made with the practice', 'As discussed on the phone this morning, could you please prescribe the apixaban 5 mg twice daily that we started in clinic.', 'agreed-with-practice', 'prescribing_request'],
   ])('%s: the request is kept as its category but left for a person, naming the rule and the words', (_name, newText, rule, category) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category, action: 'review' });
