@@ -24,6 +24,11 @@ const NOTHING_FOUND: ArrayLike<number> = [];
 class FieldText {
   /** Literal number -> first position in the text, or -1. */
   readonly firstIndexOf: ArrayLike<number>;
+  /**
+   * Where the urgency cancel cues match in the text, found when an urgency rule first matches here:
+   * an urgent letter matches several rules, and each used to run every cancel cue over the text again.
+   */
+  urgencyCancelSpans: { cancel: readonly CompiledRule[]; spans: Array<[number, number]> } | null = null;
 
   constructor(
     readonly text: string,
@@ -260,7 +265,8 @@ function urgencyGate(texts: Texts, policy: Policy, reasons: Reason[]): number {
 function uncancelledMatch(rule: CompiledRule, field: FieldText, cancel: readonly CompiledRule[]): string | null {
   let m = execRule(rule, field);
   if (m === null) return null;
-  const spans = cancelSpans(field, cancel);
+  if (field.urgencyCancelSpans?.cancel !== cancel) field.urgencyCancelSpans = { cancel, spans: cancelSpans(field, cancel) };
+  const spans = field.urgencyCancelSpans.spans;
   if (spans.length === 0) return m[0];
   // execRule searched with the global copy, which now stands just past the first match.
   const scan = rule.global;

@@ -231,9 +231,14 @@ function alternationSets(source: string, alternatives: readonly string[]): strin
 
 /**
  * Words found in nearly every letter a hospital sends: a required set holding one tells almost
- * nothing, however long the word ("please ... today" is to be looked for where "today" is).
+ * nothing, however long the word ("please ... today" is to be looked for where "today" is). The
+ * second line, hospital words, measured 1.6-2.6% faster again (classify alone, in-process A/B);
+ * a third (pronouns, "arrange", "appointment", ...) no better.
  */
-const EVERYDAY_WORDS = new Set(['please', 'review', 'action', 'the', 'you', 'with', 'has', 'have', 'for', 'and', 'new', 'see', 'call', 'could you', 'would you', 'can you', 'following']);
+const EVERYDAY_WORDS = new Set([
+  ...['please', 'review', 'action', 'the', 'you', 'with', 'has', 'have', 'for', 'and', 'new', 'see', 'call', 'could you', 'would you', 'can you', 'following'],
+  ...['we', 'i', 'our', 'will', 'not', 'no', 'can', 'could', 'would', 'hospital', 'clinic', 'team', 'ward', 'department', 'patient', 'result', 'results', 'report'],
+]);
 
 /**
  * The set least likely to be found by chance: one without an everyday word, then its shortest

@@ -45,6 +45,10 @@ async function corpusTexts(): Promise<string[]> {
     'He has been hearing voices telling him to harm others. He denies thoughts of harming others.',
     'As discussed on the phone this morning, could you please prescribe it. Further to our telephone conversation, the GP kindly agreed to.',
     'Please arrange for his bloods to be taken tomorrow. HbA1c 62 mmol/mol, Hb 121, lithium 400 mg, calcium carbonate 1.5 g.',
+    'K 6.8, Na 119, Hb 6.1 g/dL, red range on clozapine, digoxin level is 3.2, a bilirubin of 350, saturations were 84%.',
+    'He has had a temperature with rigors and is on chemotherapy. If she has a fever on chemotherapy she should call.',
+    'Chest pain at rest; the worst headache of her life; new facial droop; has a hot swollen knee; has been vomiting blood; haematemesis this morning.',
+    'Discharged on methotrexate daily instead of weekly, a medication error. Not brought to his appointment; WNB. Her partner has hit her. Self-neglect, FGM.',
   ];
   const letter = 'Thank you for seeing this patient in clinic today, please review the attached. '.repeat(40);
   return [...texts, ...extra, ...extra.map((text) => `${letter}${text}`)];

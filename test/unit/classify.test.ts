@@ -181,6 +181,24 @@ describe('gate 3: urgency overrides every request', () => {
     ['a blood pressure of 210/125', 'His BP was 210/125 in clinic. Please arrange 24 hour ambulatory BP monitoring.'],
     ['a risk to others', 'He told us he has been hearing voices telling him to harm others. Please refer him to the community mental health team.'],
     ['a request for tomorrow', 'Please arrange for his bloods to be taken tomorrow, as the result will decide whether he can have chemotherapy on Monday.'],
+    ['K 6.8 and Na 119, as a lab writes them', 'K 6.8 on today\'s sample (not haemolysed). Na 119. Please repeat U&E.'],
+    ['Hb 6.1 g/dL', 'Hb 6.1 g/dL on the latest count. Please repeat FBC.'],
+    ['a clozapine red result', 'He remains on clozapine and his neutrophil count is 1.2 (red range). Please arrange a repeat FBC.'],
+    ['digoxin 3.2', 'Her digoxin level is 3.2. Please repeat the level and U&E.'],
+    ['bilirubin 350 in a baby', 'The baby (3 weeks old) has a bilirubin of 350 and is jaundiced. Please arrange a repeat bilirubin.'],
+    ['saturations 84%', 'His oxygen saturations were 84% on air when we saw him in clinic. Please arrange a chest X-ray.'],
+    ['a fever on chemotherapy', 'He has had a temperature of 39.5 with rigors since yesterday and is on chemotherapy. Please arrange bloods.'],
+    ['chest pain at rest', 'He has chest pain at rest since this morning. Please arrange an ECG.'],
+    ['the worst headache of her life', 'She has sudden onset of the worst headache of her life. Please arrange a CT head.'],
+    ['facial droop', 'He has new facial droop and slurred speech since this morning. Please arrange a carotid doppler.'],
+    ['a hot swollen knee', 'She has a hot swollen knee and a temperature. Please arrange bloods including CRP.'],
+    ['vomiting blood', 'He has been vomiting blood this morning. Please arrange an FBC.'],
+    ['a medication error', 'He was discharged on methotrexate 10 mg daily instead of weekly. Please could you contact him and arrange bloods.'],
+    // safeguarding written without the word
+    ['a child not brought', 'Jack (aged 4) was not brought to his appointment for the third time. We have discharged him; please re-refer if still needed.'],
+    ['domestic abuse disclosed', 'She disclosed during clinic that her partner controls her money and has hit her. Please could you arrange a follow-up appointment with her.'],
+    ['self-neglect', 'There are concerns about self-neglect; her home was found to be in a very poor state. Please arrange bloods.'],
+    ['FGM', 'She has had FGM (type 2). Please could you refer her to the FGM clinic.'],
   ])('%s -> urgent_clinical (review)', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category: 'urgent_clinical', action: 'review' });
@@ -247,6 +265,9 @@ describe('gate 3: urgency overrides every request', () => {
     ['a DVT in the history', { newText: 'He had a DVT in 2019, treated with apixaban. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['pre-eclampsia in a past pregnancy', { newText: 'She had pre-eclampsia in her last pregnancy and her blood pressure is 128/80. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['no risk to others', { newText: 'He denies thoughts of harming others and there are no command hallucinations. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['doses and normal values', { newText: 'He takes vitamin K 2.5 mg, digoxin 62.5 micrograms and lithium 400 mg. SpO2 96% on air, bilirubin 12. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['advice about a fever on chemotherapy', { newText: 'If she has a temperature while on chemotherapy she should call the acute oncology line. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['no evidence of neglect', { newText: 'There was no evidence of neglect or exploitation. Please could the practice arrange a repeat U&E in 2 weeks.' }],
   ])('%s does not make a routine request urgent', (_name, overrides) => {
     const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
     const result = classify(message({ ...base, ...overrides }), policy, NOW);
@@ -262,6 +283,13 @@ describe('words that look like a request and are not one', () => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result.action).not.toBe('reply');
     expect(result.category).not.toBe('blood_test_request');
+  });
+
+  it.each([
+    ['an open invitation to refer back', 'I have discharged him from clinic. Should his symptoms worsen, please feel free to refer him back to our service.'],
+    ['advice left to the practice', 'If he remains symptomatic after 6 weeks, the GP may wish to arrange a repeat chest X-ray.'],
+  ])('%s: no automatic reply', (_name, newText) => {
+    expect(classify(message({ newText }), policy, NOW).action).not.toBe('reply');
   });
 
   it.each([
