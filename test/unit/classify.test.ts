@@ -199,6 +199,10 @@ describe('gate 3: urgency overrides every request', () => {
     ['domestic abuse disclosed', 'She disclosed during clinic that her partner controls her money and has hit her. Please could you arrange a follow-up appointment with her.'],
     ['self-neglect', 'There are concerns about self-neglect; her home was found to be in a very poor state. Please arrange bloods.'],
     ['FGM', 'She has had FGM (type 2). Please could you refer her to the FGM clinic.'],
+    ['a repeat within 48 hours', 'Please repeat her U&E in 48 hours.'],
+    ['run out of insulin', 'He has run out of his insulin. Please issue a prescription.'],
+    ['run out of epilepsy medication', 'She has run out of her epilepsy medication (levetiracetam). Please prescribe.'],
+    ['adrenaline auto-injectors after anaphylaxis', 'He was seen in ED with anaphylaxis. Please prescribe two adrenaline auto-injectors.'],
   ])('%s -> urgent_clinical (review)', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category: 'urgent_clinical', action: 'review' });
@@ -308,6 +312,8 @@ describe('sensitive subjects: a request a person must handle', () => {
     ['the coroner', 'The coroner has asked us for a statement about his care. Please could the practice arrange a repeat U&E in 2 weeks.', 'legal', 'blood_test_request'],
     ['a request sent in error', 'Apologies, my previous email asking you to arrange a repeat U&E was sent in error. Please disregard it.', 'withdrawn', 'blood_test_request'],
     ['an arrangement made with the practice', 'As discussed on the phone this morning, could you please prescribe the apixaban 5 mg twice daily that we started in clinic.', 'agreed-with-practice', 'prescribing_request'],
+    ['a dispute of our automatic reply', 'We note your automated response. However, under our local agreement this is a GP responsibility. Please arrange the bloods as requested.', 'disputes-reply', 'blood_test_request'],
+    ['a dispute naming our case reference', 'We disagree with your reply PCN-000123. Please arrange the repeat FBC.', 'disputes-reply', 'blood_test_request'],
   ])('%s: the request is kept as its category but left for a person, naming the rule and the words', (_name, newText, rule, category) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category, action: 'review' });

@@ -63,7 +63,7 @@ describe('policy problems: every one located with path, message and fix', () => 
     ['duplicate rule id', mutated('      - id: blood-test-words\n', '      - id: arrange-bloods\n'), 'categories.blood_test_request.rules[2].id', /used twice/],
     ['regex that does not compile', mutated("pattern: '\\b(blood tests?|bloods|phlebotomy", "pattern: '\\b((blood tests?|bloods|phlebotomy"), 'categories.blood_test_request.rules[2].pattern', /does not compile/],
     ['sensitive-subject regex that does not compile', mutated("pattern: '\\b(formal complaint", "pattern: '\\b((formal complaint"), 'sensitive.rules[1].pattern', /does not compile/],
-    ['duplicate sensitive rule id', mutated('    - id: legal\n', '    - id: death\n'), 'sensitive.rules[4].id', /used twice/],
+    ['duplicate sensitive rule id', mutated('    - id: legal\n', '    - id: death\n'), 'sensitive.rules[5].id', /used twice/],
     ['rule with both phrase and pattern', mutated('      - id: off-work\n', '      - id: off-work\n        phrase: off sick\n'), 'categories.fit_note_request.rules[2]', /both phrase and pattern/],
     ['rule with neither phrase nor pattern', mutated('      - id: amber-drug\n        pattern:', '      - id: amber-drug\n        description_not_pattern:'), 'categories.shared_care_request.rules[3].description_not_pattern', /unknown key/],
     ['reply category without template', mutated('    template: fit-note-request\n', ''), 'categories.fit_note_request', /names no template/],
