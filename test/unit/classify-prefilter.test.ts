@@ -50,6 +50,7 @@ async function corpusTexts(): Promise<string[]> {
     'Chest pain at rest; the worst headache of her life; new facial droop; has a hot swollen knee; has been vomiting blood; haematemesis this morning.',
     'Discharged on methotrexate daily instead of weekly, a medication error. Not brought to his appointment; WNB. Her partner has hit her. Self-neglect, FGM.',
     'Please repeat her U&E in 48 hours. He has run out of his insulin; adrenaline auto-injectors. We note your automated response to PCN-000123.',
+    'His CK is 25000, ALT is 1200, eGFR has fallen to 9. He has lost 10 kg and has iron deficiency anaemia; no weight loss; unexplained weight loss.',
   ];
   const letter = 'Thank you for seeing this patient in clinic today, please review the attached. '.repeat(40);
   return [...texts, ...extra, ...extra.map((text) => `${letter}${text}`)];

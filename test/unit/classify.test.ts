@@ -200,6 +200,10 @@ describe('gate 3: urgency overrides every request', () => {
     ['self-neglect', 'There are concerns about self-neglect; her home was found to be in a very poor state. Please arrange bloods.'],
     ['FGM', 'She has had FGM (type 2). Please could you refer her to the FGM clinic.'],
     ['a repeat within 48 hours', 'Please repeat her U&E in 48 hours.'],
+    ['CK 25000', 'His CK is 25000. Please repeat CK and U&E.'],
+    ['ALT 1200', 'His ALT is 1200. Please repeat LFTs.'],
+    ['an eGFR fallen to 9', 'His eGFR has fallen to 9. Please arrange a repeat U&E.'],
+    ['weight loss with iron-deficiency anaemia (NG12)', 'He has lost 10 kg in 2 months and has iron deficiency anaemia. Please refer him to gastroenterology.'],
     ['run out of insulin', 'He has run out of his insulin. Please issue a prescription.'],
     ['run out of epilepsy medication', 'She has run out of her epilepsy medication (levetiracetam). Please prescribe.'],
     ['adrenaline auto-injectors after anaphylaxis', 'He was seen in ED with anaphylaxis. Please prescribe two adrenaline auto-injectors.'],
@@ -272,6 +276,7 @@ describe('gate 3: urgency overrides every request', () => {
     ['doses and normal values', { newText: 'He takes vitamin K 2.5 mg, digoxin 62.5 micrograms and lithium 400 mg. SpO2 96% on air, bilirubin 12. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['advice about a fever on chemotherapy', { newText: 'If she has a temperature while on chemotherapy she should call the acute oncology line. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['no evidence of neglect', { newText: 'There was no evidence of neglect or exploitation. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['no weight loss, and normal enzymes', { newText: 'He has iron deficiency anaemia but no weight loss. CK 150, ALT 45, eGFR 62. His back is sore. Please could the practice arrange a repeat U&E in 2 weeks.' }],
   ])('%s does not make a routine request urgent', (_name, overrides) => {
     const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
     const result = classify(message({ ...base, ...overrides }), policy, NOW);
