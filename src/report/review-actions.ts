@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { replyMessageId } from '../core/reply-message-id.js';
 import type { Reason } from '../core/classification.js';
 import { folderKeyFor, type CaseStatus } from '../core/case-status.js';
 import type { MessageHeaders } from '../core/message.js';
@@ -201,7 +202,7 @@ function renderForCase(context: ReviewContext, row: CaseRow, recipient: string):
         caseRef: ref,
         to: recipient,
         from: context.mailFrom,
-        messageId: `<pcn-autoreply.${ref}.${randomBytes(6).toString('hex')}@${domain}>`,
+        messageId: replyMessageId(ref, randomBytes(6).toString('hex'), domain),
       },
       context.policy,
       context.templates,

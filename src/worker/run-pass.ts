@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { replyMessageId } from '../core/reply-message-id.js';
 import type { Logger } from 'pino';
 import type { Classification, Reason } from '../core/classification.js';
 import { classify, classifyHeaders } from '../core/classify.js';
@@ -730,7 +731,7 @@ class Pass {
         from: this.options.mailFrom,
         // 12 random hex digits (a v4 UUID's last group): randomUUID draws from a cached pool, where
         // randomBytes asked OpenSSL each time (0.1 s of a 10,000-message dry run).
-        messageId: `<pcn-autoreply.${caseRef}.${randomUUID().slice(-12)}@${domain}>`,
+        messageId: replyMessageId(caseRef, randomUUID().slice(-12), domain),
       },
       this.deps.policy,
       this.deps.templates,
