@@ -9,6 +9,9 @@ export interface CaseEvent {
   note: string | null;
 }
 
+/** The trace's header fields that hold Message-IDs (headersThatMattered in the worker). */
+const MESSAGE_ID_HEADERS = new Set(['messageId', 'inReplyTo']);
+
 const GATE_TITLES: Record<string, string> = {
   automatic: 'Automatic mail (RFC 3834)',
   sender: 'Sender',
@@ -24,13 +27,17 @@ const GATE_TITLES: Record<string, string> = {
 export function formatCaseTrace(row: CaseRow, events: readonly CaseEvent[]): string {
   const lines: string[] = [];
   const push = (text = '') => lines.push(maskNhsNumbers(text));
+  // Message-IDs name mail, not patients, and are what an officer searches the mailbox for: Outlook's
+  // (`<LO2P265MB5196...@...>`) are long runs of hex that now and then hold ten digits passing the
+  // NHS number's check, which masking would star.
+  const pushIdentifier = (label: string, id: string) => lines.push(`${label}${id}`);
   push(`Case ${caseReference(row.id)}${row.urgent ? '  [URGENT]' : ''}${row.dry_run ? '  [dry run]' : ''}`);
   push(`  status:        ${row.status}`);
   push(`  received:      ${new Date(row.received_at).toISOString()}`);
   push(`  from:          ${row.from_name ? `${row.from_name} ` : ''}<${row.from_address ?? 'unknown'}>`);
   push(`  organisation:  ${row.organisation ?? '(not a listed hospital)'}`);
   push(`  subject:       ${row.subject ?? '(purged)'}`);
-  push(`  message-id:    ${row.message_id ?? '(none)'}`);
+  pushIdentifier('  message-id:    ', row.message_id ?? '(none)');
   push(`  category:      ${row.category} (action ${row.action}${row.autonomy ? `, autonomy ${row.autonomy}` : ''}, confidence ${row.confidence.toFixed(2)})`);
   push(`  policy:        version ${row.policy_version}, hash ${row.policy_hash}`);
   if (row.purged_at) push(`  purged:        ${new Date(row.purged_at).toISOString()} (texts removed under the retention policy)`);
@@ -40,7 +47,10 @@ export function formatCaseTrace(row: CaseRow, events: readonly CaseEvent[]): str
   push('Headers that mattered');
   const headers = trace.headers ?? {};
   if (Object.keys(headers).length === 0) push('  (none recorded)');
-  for (const [name, value] of Object.entries(headers)) push(`  ${name}: ${formatValue(value)}`);
+  for (const [name, value] of Object.entries(headers)) {
+    if (MESSAGE_ID_HEADERS.has(name)) pushIdentifier(`  ${name}: `, formatValue(value));
+    else push(`  ${name}: ${formatValue(value)}`);
+  }
 
   push();
   push('Rules that fired');
@@ -79,7 +89,7 @@ export function formatCaseTrace(row: CaseRow, events: readonly CaseEvent[]): str
   } else {
     push(`  to:          ${row.reply_to_address ?? ''}`);
     push(`  subject:     ${row.reply_subject ?? '(purged)'}`);
-    push(`  message-id:  ${row.reply_message_id ?? ''}`);
+    pushIdentifier('  message-id:  ', row.reply_message_id ?? '');
     push(`  sent:        ${row.replied_at ? new Date(row.replied_at).toISOString() : 'not sent'}`);
     if (row.smtp_response) push(`  server said: ${row.smtp_response}`);
     push('  text:');
