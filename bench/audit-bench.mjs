@@ -40,8 +40,10 @@ const db = openDatabase(file);
 db.pragma('synchronous = OFF');
 const insert = db.prepare(`INSERT INTO cases (message_key, message_id, mailbox, uid_validity, uid, received_at, from_address, from_name,
   organisation_id, organisation, subject, excerpt, body, category, action, confidence, autonomy, status, dry_run, urgent, reasons, trace,
-  policy_version, policy_hash, thread_key, reply_to_address, reply_message_id, reply_subject, replied_at, created_at, updated_at)
-  VALUES (?, ?, 'INBOX', '1', ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'abc123def456', ?, ?, ?, ?, ?, ?, ?)`);
+  policy_version, policy_hash, thread_key, reply_to_address, reply_message_id, reply_subject, replied_at, created_at, updated_at, to_person)
+  VALUES (?, ?, 'INBOX', '1', ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'abc123def456', ?, ?, ?, ?, ?, ?, ?, ?)`);
+// Why each case that waits went to a person (migration 9), as the worker would have said it.
+const TO_PERSON = { awaiting_approval: 'autonomy.approve', review: null };
 let seed = 42;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
 db.transaction(() => {
@@ -59,7 +61,8 @@ db.transaction(() => {
     insert.run(`k${i}`, messageId, i, received, from, 'Ward Clerk', trustId, trust, `Request ${i} - Mr Test PATIENT`, 'Could the GP please arrange...',
       category, action, 0.9, action === 'reply' ? 'auto' : null, status, i % 50 === 0 ? 1 : 0, category === 'urgent_clinical' ? 1 : 0, reasons,
       received < END - SPAN / 2 ? '2025.2' : '2026.1', messageId, status === 'replied' ? from : null,
-      status === 'replied' ? `<pcn-autoreply.PCN-${i}@nhs.net>` : null, status === 'replied' ? `Re: Request ${i}` : null, replied, received, received);
+      status === 'replied' ? `<pcn-autoreply.PCN-${i}@nhs.net>` : null, status === 'replied' ? `Re: Request ${i}` : null, replied, received, received,
+      status in TO_PERSON ? (TO_PERSON[status] ?? (category === 'urgent_clinical' ? 'urgent' : 'thresholds.minConfidence')) : null);
   }
 })();
 db.pragma('wal_checkpoint(TRUNCATE)');

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { credentialWarningsFor } from '../auth/token-getter.js';
 import { caseReference } from '../store/case-store.js';
+import { describeWhyToPerson } from '../core/why-to-person.js';
+import { hasColumn } from '../store/schema-info.js';
 import { openCaseLog } from '../report/open-case-log.js';
 import { loadSettings, SettingsError, type Settings } from '../settings/load-settings.js';
 import { PassLog, type PassRow } from '../store/pass-log.js';
@@ -40,9 +42,10 @@ export function register(program: Command): void {
         );
         const waiting = db
           .prepare(
-            "SELECT id, urgent, received_at FROM cases WHERE status IN ('review', 'awaiting_approval') ORDER BY urgent DESC, received_at ASC",
+            `SELECT id, urgent, received_at, ${hasColumn(db, 'cases', 'to_person') ? 'to_person' : 'NULL AS to_person'} FROM cases
+             WHERE status IN ('review', 'awaiting_approval') ORDER BY urgent DESC, received_at ASC`,
           )
-          .all() as Array<{ id: number; urgent: number; received_at: number }>;
+          .all() as WaitingCase[];
         const oauth = settings.IMAP_AUTH === 'oauth2' || settings.SMTP_AUTH === 'oauth2';
         const warnings = oauth ? credentialWarningsFor(settings, now) : [];
         const lines = [
@@ -84,14 +87,26 @@ function describePass(row: PassRow | undefined): string {
   return `${at}, ok${mode}: ${shown}`;
 }
 
-function describeWaiting(waiting: Array<{ id: number; urgent: number; received_at: number }>): string[] {
+interface WaitingCase {
+  id: number;
+  urgent: number;
+  received_at: number;
+  /** Null in a log logged before the worker kept it (migration 9). */
+  to_person: string | null;
+}
+
+function describeWaiting(waiting: WaitingCase[]): string[] {
   if (waiting.length === 0) return ['Waiting for a person: none'];
   const urgent = waiting.filter((row) => row.urgent);
   const oldest = waiting.reduce((a, b) => (b.received_at < a.received_at ? b : a));
+  const byWhy = new Map<string, number>();
+  for (const row of waiting) if (row.to_person) byWhy.set(row.to_person, (byWhy.get(row.to_person) ?? 0) + 1);
+  const why = [...byWhy].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   return [
     `Waiting for a person: ${waiting.length} (${urgent.length} urgent)`,
     ...(urgent.length ? [`  urgent first: ${urgent.slice(0, 10).map((row) => caseReference(row.id)).join(', ')}${urgent.length > 10 ? ', ...' : ''}`] : []),
     `  oldest: ${caseReference(oldest.id)}, received ${when(oldest.received_at)}`,
+    ...(why.length ? ['  why:', ...why.map(([key, count]) => `    ${String(count).padStart(5)}  ${describeWhyToPerson(key)} (${key})`)] : []),
   ];
 }
 

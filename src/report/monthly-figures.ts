@@ -1,5 +1,7 @@
 import type { Db } from '../store/open-database.js';
 import { shiftMonth, type MonthRange } from './dates.js';
+import { describeWhyToPerson } from '../core/why-to-person.js';
+import { hasColumn } from '../store/schema-info.js';
 
 /** The figures of one month's LMC report; the HTML, CSV and JSON forms all carry these. */
 export interface MonthlyFigures {
@@ -14,6 +16,12 @@ export interface MonthlyFigures {
   medianMinutesToReply: number | null;
   replied: number;
   policyVersions: Array<{ version: string; hash: string; count: number; first: string; last: string }>;
+  /**
+   * The month's cases that went to a person, by why (the key of core/why-to-person.ts, in words
+   * beside it), and how many of them still wait; null for a log no worker of this version has opened
+   * yet (it has no such count: migration 9).
+   */
+  toPerson: Array<{ why: string; words: string; count: number; waiting: number }> | null;
 }
 
 export const NOT_LISTED = '(not a listed hospital)';
@@ -73,7 +81,18 @@ function figuresOfMonth(db: Db, range: MonthRange, options: { includeDryRun?: bo
       .all(params) as Array<{ version: string; hash: string; count: number; first: number; last: number }>
   ).map((v) => ({ ...v, first: new Date(v.first).toISOString(), last: new Date(v.last).toISOString() }));
 
-  return { month: range.month, includesDryRun: includeDryRun, total, byTrustCategory, trend, outcomes, repliesBySender, medianMinutesToReply, replied, policyVersions };
+  const toPerson = hasColumn(db, 'cases', 'to_person')
+    ? (
+        db
+          .prepare(
+            `SELECT to_person AS why, COUNT(*) AS count, COALESCE(SUM(status IN ('review', 'awaiting_approval')), 0) AS waiting
+             FROM cases WHERE ${inMonth} AND to_person IS NOT NULL GROUP BY 1 ORDER BY count DESC, why`,
+          )
+          .all(params) as Array<{ why: string; count: number; waiting: number }>
+      ).map((r) => ({ why: r.why, words: describeWhyToPerson(r.why), count: r.count, waiting: r.waiting }))
+    : null;
+
+  return { month: range.month, includesDryRun: includeDryRun, total, byTrustCategory, trend, outcomes, repliesBySender, medianMinutesToReply, replied, policyVersions, toPerson };
 }
 
 /** The same figures as flat rows (one header row) for the ICB's spreadsheets. */
@@ -88,6 +107,8 @@ export function figuresAsRows(figures: MonthlyFigures): Array<[string, string, s
   for (const r of figures.trend) rows.push(['trend replied', r.month, '', r.replied]);
   for (const r of figures.outcomes) rows.push(['outcome', r.status, '', r.count]);
   for (const r of figures.repliesBySender) rows.push(['replies by sender mailbox', r.mailbox, r.organisation, r.count]);
+  for (const r of figures.toPerson ?? []) rows.push(['to a person, why', r.why, r.words, r.count]);
+  for (const r of figures.toPerson ?? []) rows.push(['to a person, still waiting', r.why, r.words, r.waiting]);
   for (const r of figures.policyVersions) rows.push(['policy version', r.version, r.hash, r.count]);
   return rows;
 }

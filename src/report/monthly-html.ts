@@ -43,6 +43,19 @@ export function renderMonthlyHtml(figures: MonthlyFigures, meta: { title: string
       hbars(figures.outcomes.map((o) => ({ label: o.status, value: o.count })), 'Outcomes this month'),
       table(['Outcome', 'Cases'], figures.outcomes.map((o) => [esc(o.status), num(o.count, `outcome:${o.status}`)]), 'Outcomes this month'),
     ),
+    ...(figures.toPerson
+      ? [
+          section(
+            'Sent to a person, and why',
+            hbars(figures.toPerson.map((r) => ({ label: r.words, value: r.count })), 'Cases sent to a person this month, by why'),
+            table(
+              ['Why', 'Rule', 'Cases', 'Still waiting'],
+              figures.toPerson.map((r) => [esc(r.words), `<code>${esc(r.why)}</code>`, num(r.count, `to-person:${r.why}`), num(r.waiting, `to-person-waiting:${r.why}`)]),
+              'Cases sent to a person this month, by why',
+            ),
+          ),
+        ]
+      : []),
     section(
       'Replies by department (sender mailbox)',
       hbars(figures.repliesBySender.map((r) => ({ label: r.mailbox, value: r.count })), 'Replies by sender mailbox'),

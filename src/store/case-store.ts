@@ -1,6 +1,7 @@
 import type { RunResult, Statement } from 'better-sqlite3';
 import type { Db } from './open-database.js';
-import { COUNTED_AS_REPLY, type CaseStatus } from '../core/case-status.js';
+import { COUNTED_AS_REPLY, WAITING_FOR_PERSON, type CaseStatus } from '../core/case-status.js';
+import { TO_PERSON_OTHER } from '../core/why-to-person.js';
 import type { Reason } from '../core/classification.js';
 
 /** countsAsReply in SQL; the one parameter is 1 when a dry run's own would_reply cases count. */
@@ -12,7 +13,7 @@ export const REPLY_RENDERED = 'reply rendered';
 const INSERTED_COLUMNS = `message_key, message_id, mailbox, uid_validity, uid, received_at, from_address, from_name,
   organisation_id, organisation, subject, excerpt, body, category, action, confidence, autonomy,
   status, dry_run, urgent, reasons, trace, policy_version, policy_hash, thread_key, reply_to_address,
-  created_at, updated_at`;
+  to_person, created_at, updated_at`;
 const INSERTED_COLUMN_COUNT = INSERTED_COLUMNS.split(',').length;
 const placeholders = (count: number): string => Array.from({ length: count }, () => '?').join(', ');
 
@@ -43,6 +44,8 @@ export interface NewCase {
   policyHash: string;
   threadKey: string | null;
   replyToAddress: string | null;
+  /** Why the case went to a person (whyToPerson), or null when it did not. */
+  toPerson: string | null;
 }
 
 export interface CaseRow {
@@ -85,6 +88,8 @@ export interface CaseRow {
   purged_at: number | null;
   /** The folder the message still waits in after a person decided its case (see refileDecided). */
   refile_from: string | null;
+  /** Why the case went to a person (core/why-to-person.ts), kept after the person acts; null if it never did. */
+  to_person: string | null;
 }
 
 export interface ReplyFields {
@@ -236,7 +241,7 @@ export class CaseStore {
       c.messageKey, c.messageId, c.mailbox, c.uidValidity, c.uid, c.receivedAt, c.fromAddress, c.fromName,
       c.organisationId, c.organisation, c.subject, c.excerpt, c.body, c.category, c.action, c.confidence, c.autonomy,
       c.status, c.dryRun ? 1 : 0, c.urgent ? 1 : 0, JSON.stringify(c.reasons), JSON.stringify(c.trace), c.policyVersion, c.policyHash, c.threadKey, c.replyToAddress,
-      now, now,
+      c.toPerson, now, now,
     );
   }
 
@@ -284,6 +289,11 @@ export class CaseStore {
   private transitionSql(id: number, status: CaseStatus, now: number, change: Transition): { sets: string; where: string; params: Record<string, unknown> } {
     const sets = ['status = @status', 'updated_at = @now'];
     const params: Record<string, unknown> = { id, status, now };
+    if (WAITING_FOR_PERSON.has(status)) {
+      // The first route to a person is the one counted; a case that fails again later keeps it.
+      sets.push('to_person = coalesce(to_person, @toPerson)');
+      params.toPerson = change.extraReasons?.at(-1)?.rule ?? TO_PERSON_OTHER;
+    }
     if (change.note !== undefined) {
       sets.push('note = @note');
       params.note = change.note;

@@ -1,5 +1,10 @@
 import type { Database } from 'better-sqlite3';
 import { AWKWARD_CASES_INDEX, AWKWARD_CASES_INDEX_SQL, storedAwkwardCasesIndexSql } from './awkward-cases.js';
+import type { Reason } from '../core/classification.js';
+import { whyToPerson } from '../core/why-to-person.js';
+
+/** The SQL name of whyToPerson, for migration 9's backfill of the cases logged before it. */
+const WHY_TO_PERSON_FUNCTION = 'pcn_why_to_person';
 
 /**
  * Schema migrations, applied in order at start-up inside one transaction each. Never edit a
@@ -162,9 +167,31 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
     // pass, idle ones included. Usually it holds nothing.
     sql: `CREATE INDEX cases_unconfirmed_replies ON cases (updated_at) WHERE status = 'review' AND reply_message_id IS NOT NULL;`,
   },
+  {
+    version: 9,
+    name: 'why each case went to a person',
+    // Cases logged before it get the key from their reasons, as the worker now sets it, if they ever
+    // waited for a person (their events say so), whatever became of them since. The index covers the
+    // monthly report's count of them, and holds only those cases.
+    sql: `
+      ALTER TABLE cases ADD COLUMN to_person TEXT;
+      UPDATE cases SET to_person = ${WHY_TO_PERSON_FUNCTION}(category, reasons)
+        WHERE id IN (SELECT case_id FROM case_events WHERE status IN ('review', 'awaiting_approval'));
+      CREATE INDEX cases_to_person ON cases (received_at, dry_run, to_person, status) WHERE to_person IS NOT NULL;
+    `,
+  },
 ];
 
 export function migrate(db: Database, now: number = Date.now()): number[] {
+  db.function(WHY_TO_PERSON_FUNCTION, { deterministic: true }, (category: unknown, reasons: unknown) => {
+    let parsed: unknown = [];
+    try {
+      parsed = JSON.parse(String(reasons));
+    } catch {
+      // reasons the worker did not write: the key falls back to the category
+    }
+    return whyToPerson(String(category), Array.isArray(parsed) ? (parsed as Array<Pick<Reason, 'gate' | 'rule'>>) : []);
+  });
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
   const applied = new Set(
     (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((row) => row.version),

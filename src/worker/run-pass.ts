@@ -5,7 +5,8 @@ import type { Classification, Reason } from '../core/classification.js';
 import { classify, classifyHeaders } from '../core/classify.js';
 import { highImportanceMark } from '../core/importance.js';
 import { decide, onlyCopiedIn, replyRecipient, tooOldReason, type Decision } from '../core/decide.js';
-import { folderKeyFor, FINAL_STATUSES, type CaseStatus } from '../core/case-status.js';
+import { folderKeyFor, FINAL_STATUSES, WAITING_FOR_PERSON, type CaseStatus } from '../core/case-status.js';
+import { whyToPerson } from '../core/why-to-person.js';
 import type { MailMessage, MessageHeaders } from '../core/message.js';
 import { maskNhsNumbers, maskReasons } from '../core/nhs-number.js';
 import { maskedExcerpt } from '../core/excerpt.js';
@@ -912,6 +913,7 @@ class Pass {
       policyHash: policy.hash,
       threadKey: threadKeyOf(headers),
       replyToAddress: recipient,
+      toPerson: WAITING_FOR_PERSON.has(status) ? whyToPerson(classification.category, reasons) : null,
     };
     return renderReply ? store.insertWithReply(newCase, this.nowMs(), this.options.actor, renderReply) : store.insert(newCase, this.nowMs(), this.options.actor);
   }

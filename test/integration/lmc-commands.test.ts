@@ -48,6 +48,22 @@ afterAll(async () => {
   await sink?.stop();
 });
 
+describe('report: why cases went to a person', () => {
+  it('counts them by why in plain words, in every format, with how many still wait', async () => {
+    const json = await runCli(['report', '--month', '2026-11', '--format', 'json', '--database', database]);
+    expect(json.code, json.stderr).toBe(0);
+    // Blood tests and fit notes need approval under this policy; the critical result is urgent.
+    expect(JSON.parse(json.stdout).toPerson).toEqual([
+      { why: 'autonomy.approve', words: 'the category needs a person to approve each reply', count: 2, waiting: 2 },
+      { why: 'urgent', words: 'urgent clinical content', count: 1, waiting: 1 },
+    ]);
+    const csv = await runCli(['report', '--month', '2026-11', '--format', 'csv', '--database', database]);
+    expect(csv.stdout).toContain('"to a person, why",urgent,urgent clinical content,1\r\n');
+    const html = await runCli(['report', '--month', '2026-11', '--database', database]);
+    expect(html.stdout).toContain('<td class="n" data-figure="to-person:autonomy.approve">2</td>');
+  });
+});
+
 describe('review queue', () => {
   it('lists waiting cases urgent first, marked URGENT, then oldest first', async () => {
     const result = await runCli(['review', 'list', '--database', database]);

@@ -7,19 +7,28 @@ import { describe, expect, it } from 'vitest';
 import { CaseStore } from '../../src/store/case-store.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { openDatabase } from '../../src/store/open-database.js';
+import { monthlyFigures } from '../../src/report/monthly-figures.js';
+import { renderMonthlyHtml } from '../../src/report/monthly-html.js';
+import { parseMonth } from '../../src/report/dates.js';
+
+/** A case log as a release of schema version `version` left it: its migrations applied, no case in it. */
+function logOfVersion(version: number): { file: string; old: Database.Database } {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pcn-upgrade-')), 'cases.sqlite');
+  const old = new Database(file);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  for (const migration of MIGRATIONS.filter((m) => m.version <= version)) {
+    old.exec(migration.sql);
+    old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, 1_700_000_000_000);
+  }
+  return { file, old };
+}
 
 // An upgrade keeps the case log: a database left by the first release (schema version 1) is
 // brought up to date when the new version opens it, and every case is still there.
 describe('upgrading the database from schema version 1', () => {
   it('keeps the cases written by the old version and applies every later migration', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pcn-upgrade-'));
-    const file = path.join(dir, 'cases.sqlite');
-
     // What the first release left on disk: migration 1 only, and one case with its event.
-    const old = new Database(file);
-    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    old.exec(MIGRATIONS[0]!.sql);
-    old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(1, MIGRATIONS[0]!.name, 1_700_000_000_000);
+    const { file, old } = logOfVersion(1);
     old
       .prepare(
         `INSERT INTO cases (message_key, message_id, received_at, from_address, organisation, category, action, confidence, status, reasons, policy_version, policy_hash, created_at, updated_at, replied_at)
@@ -51,6 +60,61 @@ describe('upgrading the database from schema version 1', () => {
       expect((again.prepare('SELECT COUNT(*) AS n FROM cases').get() as { n: number }).n).toBe(1);
     } finally {
       again.close();
+    }
+  });
+});
+
+// Migration 9 counts why cases went to a person. A log kept before it learns that for the cases that
+// ever waited for a person (their events say so), from their reasons, and for no other; a reporting
+// command that opens such a log read-only before any worker has upgraded it leaves the count out.
+describe('upgrading a log from schema version 8: why cases went to a person', () => {
+  it('is read from the reasons of every case that waited for a person, even one a person has dealt with since', () => {
+    const { file, old } = logOfVersion(8);
+    const received = Date.parse('2026-11-10T10:00:00Z');
+    const addCase = (key: string, category: string, status: string, reasons: string, events: string[]): void => {
+      const id = old
+        .prepare(
+          `INSERT INTO cases (message_key, received_at, organisation, category, action, confidence, status, reasons, policy_version, policy_hash, created_at, updated_at)
+           VALUES (?, ?, 'Northmere', ?, 'reply', 0.9, ?, ?, '2026.1', 'abc', ?, ?)`,
+        )
+        .run(key, received, category, status, reasons, received, received).lastInsertRowid;
+      for (const event of events) old.prepare("INSERT INTO case_events (case_id, at, status, actor) VALUES (?, ?, ?, 'worker')").run(id, received, event);
+    };
+    const bloods = '{"gate":"category","rule":"arrange-bloods","detail":"bloods"}';
+    addCase('held then approved', 'blood_test_request', 'replied', `[${bloods},{"gate":"threshold","rule":"thresholds.secondRequest","detail":"second"}]`, ['review', 'awaiting_approval', 'sending', 'replied']);
+    addCase('urgent', 'urgent_clinical', 'review', '[{"gate":"urgency","rule":"critical-result","detail":"urgent"}]', ['review']);
+    addCase('sensitive', 'blood_test_request', 'rejected', `[${bloods},{"gate":"sensitive","rule":"patient-died","detail":"died"}]`, ['review', 'rejected']);
+    addCase('reasons not JSON', 'shared_care_request', 'review', 'not json', ['review']);
+    addCase('answered', 'blood_test_request', 'replied', `[${bloods}]`, ['decided', 'sending', 'replied']);
+    old.close();
+
+    const readOnly = new Database(file, { readonly: true });
+    const before = monthlyFigures(readOnly, parseMonth('2026-11'));
+    readOnly.close();
+    expect(before.toPerson).toBeNull();
+    expect(renderMonthlyHtml(before, { title: 't', generatedAt: new Date(received) })).not.toContain('Sent to a person');
+
+    const db = openDatabase(file);
+    try {
+      expect(db.prepare('SELECT message_key, to_person FROM cases ORDER BY id').all()).toEqual([
+        { message_key: 'held then approved', to_person: 'thresholds.secondRequest' },
+        { message_key: 'urgent', to_person: 'urgent' },
+        { message_key: 'sensitive', to_person: 'sensitive:patient-died' },
+        { message_key: 'reasons not JSON', to_person: 'category:shared_care_request' },
+        { message_key: 'answered', to_person: null },
+      ]);
+      const figures = monthlyFigures(db, parseMonth('2026-11'));
+      expect(figures.toPerson).toEqual([
+        { why: 'category:shared_care_request', words: 'the policy leaves shared_care_request to a person', count: 1, waiting: 1 },
+        { why: 'sensitive:patient-died', words: 'a sensitive subject (rule patient-died)', count: 1, waiting: 0 },
+        { why: 'thresholds.secondRequest', words: 'a second request the reply would not answer', count: 1, waiting: 0 },
+        { why: 'urgent', words: 'urgent clinical content', count: 1, waiting: 1 },
+      ]);
+      const html = renderMonthlyHtml(figures, { title: 't', generatedAt: new Date(received) });
+      expect(html).toContain('<h2>Sent to a person, and why</h2>');
+      expect(html).toContain('<td class="n" data-figure="to-person:urgent">1</td><td class="n" data-figure="to-person-waiting:urgent">1</td>');
+    } finally {
+      db.close();
     }
   });
 });

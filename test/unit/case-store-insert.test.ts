@@ -32,6 +32,7 @@ describe('CaseStore.insert', () => {
     policyHash: 'abc123',
     threadKey: '<m0@northmere.nhs.uk>',
     replyToAddress: 'ward9.replies@northmere.nhs.uk',
+    toPerson: 'thresholds.secondRequest',
   };
 
   it('stores every field in its own column, and its first event', () => {
@@ -64,6 +65,7 @@ describe('CaseStore.insert', () => {
       policy_hash: 'abc123',
       thread_key: '<m0@northmere.nhs.uk>',
       reply_to_address: 'ward9.replies@northmere.nhs.uk',
+      to_person: 'thresholds.secondRequest',
       created_at: now,
       updated_at: now,
       replied_at: null,
@@ -75,8 +77,8 @@ describe('CaseStore.insert', () => {
 
   it('stores the flags and the empty values as they are', () => {
     const store = new CaseStore(openDatabase(':memory:'));
-    const id = store.insert({ ...newCase, messageKey: 'key-2', dryRun: false, urgent: true, messageId: null, body: null, autonomy: null, replyToAddress: null }, 1, 'worker');
-    expect(store.get(id)).toMatchObject({ dry_run: 0, urgent: 1, message_id: null, body: null, autonomy: null, reply_to_address: null });
+    const id = store.insert({ ...newCase, messageKey: 'key-2', dryRun: false, urgent: true, messageId: null, body: null, autonomy: null, replyToAddress: null, toPerson: null }, 1, 'worker');
+    expect(store.get(id)).toMatchObject({ dry_run: 0, urgent: 1, message_id: null, body: null, autonomy: null, reply_to_address: null, to_person: null });
   });
 
   const reply = {
@@ -176,5 +178,24 @@ describe('CaseStore.insert', () => {
     expect(stores[1]).toEqual(stores[0]);
     expect(stores[1]!.events.map((e) => e.status)).toEqual(['decided', 'sending', 'replied', 'review']);
     expect(stores[1]!.row).toMatchObject({ status: 'review', note: 'checked', replied_at: 4, smtp_response: '250 OK' });
+  });
+
+  it('a case that reaches a person later keeps why: the first route is the one counted, on one path and the other', () => {
+    for (const inBatch of [false, true]) {
+      const store = new CaseStore(openDatabase(':memory:'));
+      const unconfirmed = store.insert({ ...newCase, messageKey: 'a', status: 'sending', dryRun: false, toPerson: null }, 1, 'worker');
+      const stopped = store.insert({ ...newCase, messageKey: 'b', status: 'decided', dryRun: false, toPerson: null }, 1, 'worker');
+      const held = store.insert({ ...newCase, messageKey: 'c', status: 'review', dryRun: false, toPerson: 'thresholds.secondRequest' }, 1, 'worker');
+      const answered = store.insert({ ...newCase, messageKey: 'd', status: 'sending', dryRun: false, toPerson: null }, 1, 'worker');
+      if (inBatch) store.db.exec('BEGIN');
+      store.transition(unconfirmed, 'review', 2, { actor: 'worker', from: ['sending'], extraReasons: [{ gate: 'threshold', rule: 'smtp.unconfirmed', detail: 'not confirmed' }] });
+      store.transition(stopped, 'review', 2, { actor: 'worker', from: ['decided'], note: 'no reply was rendered before the worker stopped' });
+      store.transition(held, 'awaiting_approval', 2, { actor: 'a person' });
+      store.transition(held, 'review', 3, { actor: 'worker', extraReasons: [{ gate: 'threshold', rule: 'smtp.unconfirmed', detail: 'not confirmed' }] });
+      store.transition(held, 'replied', 4, { actor: 'worker', repliedAt: 4 });
+      store.transition(answered, 'replied', 2, { actor: 'worker', from: ['sending'], repliedAt: 2 });
+      if (inBatch) store.db.exec('COMMIT');
+      expect([unconfirmed, stopped, held, answered].map((id) => store.get(id)!.to_person), `in a batch: ${inBatch}`).toEqual(['smtp.unconfirmed', 'other', 'thresholds.secondRequest', null]);
+    }
   });
 });

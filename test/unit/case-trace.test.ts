@@ -47,6 +47,7 @@ function caseRow(overrides: Partial<CaseRow> = {}): CaseRow {
     replied_at: Date.parse('2026-11-20T09:01:00Z'),
     purged_at: null,
     refile_from: null,
+    to_person: null,
     ...overrides,
   };
 }

@@ -28,7 +28,7 @@ describe('status', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Worker: healthy/m);
     expect(result.stdout).toMatch(/Last pass: 20 Nov 2026, 09:00, ok: fetched 12, replied 7/);
-    expect(result.stdout).toMatch(/Waiting for a person: 1 \(1 urgent\)\n\s+urgent first: PCN-\d{6}\n\s+oldest: PCN-\d{6}, received/);
+    expect(result.stdout).toMatch(/Waiting for a person: 1 \(1 urgent\)\n\s+urgent first: PCN-\d{6}\n\s+oldest: PCN-\d{6}, received .*\n\s+why:\n\s+1  urgent clinical content \(urgent\)\n/);
   });
 
   it('exits 4 and says why when no pass has completed for too long in working hours', async () => {
