@@ -51,6 +51,14 @@ async function corpusTexts(): Promise<string[]> {
     'Discharged on methotrexate daily instead of weekly, a medication error. Not brought to his appointment; WNB. Her partner has hit her. Self-neglect, FGM.',
     'Please repeat her U&E in 48 hours. He has run out of his insulin; adrenaline auto-injectors. We note your automated response to PCN-000123.',
     'His CK is 25000, ALT is 1200, eGFR has fallen to 9. He has lost 10 kg and has iron deficiency anaemia; no weight loss; unexplained weight loss.',
+    'She is in the last days of life; anticipatory medicines and a syringe driver; St Mary\'s Hospice; she is dying to get home. NEWS2 score of 7; NEWS 2 score was 1.',
+    'She is 8 weeks pregnant. She takes sodium valproate. She is 10 weeks pregnant with heavy vaginal bleeding. She is not pregnant; isotretinoin.',
+    'Sudden loss of vision in her right eye with a curtain over her vision; new floaters. A QTc of 560 ms; QTc 440 ms. A non-blanching rash; no non-blanching rash.',
+    'Two severe hypos while driving; no severe hypos. On apixaban, she fell and hit her head yesterday. He was found wandering; his wife can no longer cope at home.',
+    'The CT shows bilateral pulmonary emboli; the CTPA shows no pulmonary embolism. Unexplained bruising to the ear; the parents could not explain it; no unexplained bruising.',
+    'We are worried he is being exploited. New numbness of his face, difficulty finding words, black tarry stools, crushing chest pain on minimal exertion that has got worse.',
+    'Creatinine has doubled. He has Addison\'s disease and has been vomiting and missed his hydrocortisone. Please could you stop his spironolactone.',
+    'She lacks capacity; a best interests meeting and a DoLS. Her HIV test from clinic was reactive. The biopsy has confirmed a carcinoma; the biopsy shows no malignancy.',
   ];
   const letter = 'Thank you for seeing this patient in clinic today, please review the attached. '.repeat(40);
   return [...texts, ...extra, ...extra.map((text) => `${letter}${text}`)];

@@ -158,6 +158,25 @@ describe('gate 3: urgency overrides every request', () => {
     ['acutely confused', 'He is acutely confused and agitated at home. Please arrange bloods including a calcium.'],
     ['bleeding heavily', 'She is bleeding heavily since the procedure. Please arrange a full blood count.'],
     ['stopped eating and drinking', 'He has stopped eating and drinking over the last two days. Please arrange a repeat U&E.'],
+    // emergencies and risks found in stop 23's probes, each of which got the template before
+    ['the last days of life', 'Mrs Allen is now in the last days of life and is being discharged home today. Please could you prescribe anticipatory medicines and arrange the syringe driver.'],
+    ['an early warning score of 7', 'Mr Fox was seen in the virtual ward today with a NEWS2 score of 7 and a temperature of 39.2. Please arrange a urine culture and bloods.'],
+    ['valproate in pregnancy, a sentence apart', 'Ms Reed told us at clinic that she is 8 weeks pregnant. She takes sodium valproate 500 mg twice daily. Please could you prescribe folic acid 5 mg.'],
+    ['bleeding in early pregnancy', 'Mrs Holt is 10 weeks pregnant with heavy vaginal bleeding and abdominal pain since this morning. Please arrange an early pregnancy scan.'],
+    ['a missed steroid in Addison\'s disease', "Mr Hunt has Addison's disease and has been vomiting for two days and has missed his hydrocortisone. Please could you issue a prescription for a hydrocortisone injection."],
+    ['sudden loss of vision', 'Mrs Lane reported sudden loss of vision in her right eye this morning with flashes and a curtain over her vision. Please refer her to ophthalmology.'],
+    ['a QTc of 560 ms', 'The ECG at clinic showed a QTc of 560 ms. Please arrange a repeat ECG in one week.'],
+    ['emboli on a scan', 'The CT pulmonary angiogram done as an outpatient today shows bilateral pulmonary emboli. Please prescribe apixaban.'],
+    ['unexplained bruising in a baby', 'We saw baby Lily (4 months) today with bruising to the ear which the parents could not explain. Please arrange bloods for clotting.'],
+    ['a child being exploited', 'He has new expensive phones and is missing school. We are worried he is being exploited. Please could you refer him to CAMHS.'],
+    ['signs of a stroke', 'Mr Price described new numbness of his face and difficulty finding words since yesterday evening. Please refer him to neurology.'],
+    ['melaena on warfarin', 'Mr Hill is passing black tarry stools and is on warfarin. Please arrange an FBC and INR this week.'],
+    ['a non-blanching rash', 'Amy (3) had a non-blanching rash and a fever when seen in clinic. Please arrange a follow up appointment.'],
+    ['worsening angina', 'Mr Ross describes crushing central chest pain on minimal exertion that has got worse over the last week. Please could you arrange an echocardiogram.'],
+    ['severe hypos at the wheel', 'Mr Cox had two severe hypos last week while driving his lorry. Please could you arrange an HbA1c.'],
+    ['a head injury on apixaban', 'Mrs Bird (91, on apixaban) fell and hit her head yesterday and now has a headache. Please arrange a falls clinic referral.'],
+    ['a person at risk at home', 'Mr Moss was found wandering on the motorway last night and his wife can no longer cope at home. Please refer him to social services.'],
+    ['a doubled creatinine', 'His creatinine has doubled since starting ramipril. Please arrange a repeat U&E.'],
     ['not eating or drinking', 'She is not eating or drinking and is very drowsy. Please arrange bloods.'],
     ['short of breath at rest', 'He is now short of breath at rest. Please arrange a chest X-ray.'],
     ['having seizures', 'He is having seizures again according to his wife. Please arrange bloods.'],
@@ -277,6 +296,14 @@ describe('gate 3: urgency overrides every request', () => {
     ['advice about a fever on chemotherapy', { newText: 'If she has a temperature while on chemotherapy she should call the acute oncology line. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['no evidence of neglect', { newText: 'There was no evidence of neglect or exploitation. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['no weight loss, and normal enzymes', { newText: 'He has iron deficiency anaemia but no weight loss. CK 150, ALT 45, eGFR 62. His back is sore. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['not pregnant, on the prevention programme', { newText: 'She is not pregnant and is on the pregnancy prevention programme for her valproate. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['a low early warning score', { newText: 'His NEWS2 score was 1 on discharge. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['no severe hypos, no rash that does not blanch', { newText: 'He has had no severe hypos and there was no non-blanching rash. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['a normal QTc, and no emboli', { newText: 'QTc was 440 ms and the CTPA shows no pulmonary embolism. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['coping at home, an old head injury', { newText: 'He is coping well at home. He had a head injury in 2010. He is on warfarin for AF. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['black stools on iron, chest pain that has settled', { newText: 'She reports black stools since starting ferrous sulfate, and her chest pain has settled. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['no unexplained bruising', { newText: 'There was no unexplained bruising. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['"dying to" get home', { newText: 'She is dying to get home. Please could the practice arrange a repeat U&E in 2 weeks.' }],
   ])('%s does not make a routine request urgent', (_name, overrides) => {
     const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
     const result = classify(message({ ...base, ...overrides }), policy, NOW);
@@ -319,6 +346,9 @@ describe('sensitive subjects: a request a person must handle', () => {
     ['an arrangement made with the practice', 'As discussed on the phone this morning, could you please prescribe the apixaban 5 mg twice daily that we started in clinic.', 'agreed-with-practice', 'prescribing_request'],
     ['a dispute of our automatic reply', 'We note your automated response. However, under our local agreement this is a GP responsibility. Please arrange the bloods as requested.', 'disputes-reply', 'blood_test_request'],
     ['a dispute naming our case reference', 'We disagree with your reply PCN-000123. Please arrange the repeat FBC.', 'disputes-reply', 'blood_test_request'],
+    ['a change of medicine asked too', 'His latest potassium shows hyperkalaemia. Please could you stop his spironolactone and repeat the U&E next week.', 'medication-change-asked', 'blood_test_request'],
+    ['mental capacity', 'Mrs Knight lacks capacity to consent. Please could you arrange a best interests meeting and refer her for a DoLS assessment.', 'capacity-legal', 'onward_referral_request'],
+    ['a reactive HIV test', "Ms Grey's HIV test from clinic was reactive. Please could you let her know the result.", 'new-positive-test', 'results_followup_request'],
   ])('%s: the request is kept as its category but left for a person, naming the rule and the words', (_name, newText, rule, category) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category, action: 'review' });
@@ -327,6 +357,8 @@ describe('sensitive subjects: a request a person must handle', () => {
 
   it.each([
     ["the patient's own bereavement", 'She presents with low mood after a recent bereavement. Please could the practice prescribe sertraline 50 mg once daily.'],
+    ['a medicine the hospital stopped itself', 'We stopped her bisoprolol on the ward. Please arrange a repeat U&E in 2 weeks.'],
+    ['a benign biopsy, a negative HIV test', 'The biopsy shows no malignancy and the HIV test was negative. Please arrange a repeat U&E in 2 weeks.'],
     ['no sensitive subject', 'Please could the practice arrange a repeat U&E in 2 weeks.'],
   ])('%s: answered as before', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
