@@ -59,6 +59,11 @@ async function corpusTexts(): Promise<string[]> {
     'We are worried he is being exploited. New numbness of his face, difficulty finding words, black tarry stools, crushing chest pain on minimal exertion that has got worse.',
     'Creatinine has doubled. He has Addison\'s disease and has been vomiting and missed his hydrocortisone. Please could you stop his spironolactone.',
     'She lacks capacity; a best interests meeting and a DoLS. Her HIV test from clinic was reactive. The biopsy has confirmed a carcinoma; the biopsy shows no malignancy.',
+    'He has not taken his clozapine for 5 days; a psychotic relapse; he is manic. Baby Noah (6 weeks) had a temperature of 38.5; baby Jack (6 weeks) has no fever; green bilious vomiting.',
+    'Reduced fetal movements; she has hyperemesis and cannot keep any fluids down; a history of hyperemesis. He has not passed urine; his right foot is cold, pale; cold, white fingers.',
+    'The wound has opened and is discharging pus; bleeding after his tonsillectomy; cellulitis spreading rapidly; spinal metastases and new severe back pain.',
+    'Mycobacterium tuberculosis; had pulmonary TB in 2015; a contact of meningococcal disease; the meningococcal vaccine; measles as a child. A long lie; a sickle cell crisis; is febrile.',
+    'Pain since this morning, for the last 6 hours; fast for 12 hours. He has threatened to kill himself; stockpiling. Trimethoprim while on methotrexate; given despite his penicillin allergy.',
   ];
   const letter = 'Thank you for seeing this patient in clinic today, please review the attached. '.repeat(40);
   return [...texts, ...extra, ...extra.map((text) => `${letter}${text}`)];
