@@ -24,6 +24,8 @@ const NOTHING_FOUND: ArrayLike<number> = [];
 class FieldText {
   /** Literal number -> first position in the text, or -1. */
   readonly firstIndexOf: ArrayLike<number>;
+  /** Rule number (CompiledRule.serial) -> 1 when a word of the rule's first required set occurs here. */
+  readonly candidate: ArrayLike<number>;
   /**
    * Where the urgency cancel cues match in the text, found when an urgency rule first matches here:
    * an urgent letter matches several rules, and each used to run every cancel cue over the text again.
@@ -37,7 +39,14 @@ class FieldText {
     // An empty field (most messages have no attachment text) is never searched: mayMatch stops first.
     // The positions are lent by the index until four more fields are read: classify reads a
     // message's fields (three, four for a forward), uses them and is done with them before the next message.
-    this.firstIndexOf = text.length === 0 ? NOTHING_FOUND : literals.firstIndexes(text);
+    if (text.length === 0) {
+      this.firstIndexOf = NOTHING_FOUND;
+      this.candidate = NOTHING_FOUND;
+      return;
+    }
+    const scan = literals.scan(text);
+    this.firstIndexOf = scan.first;
+    this.candidate = scan.candidate;
   }
 }
 type Texts = Record<Field, FieldText> & {
@@ -57,8 +66,11 @@ function fieldTexts(message: MailMessage, policy: Policy): Texts {
 
 /** False when the rule cannot match: some literal it needs is absent from the text. */
 function mayMatch(rule: CompiledRule, field: FieldText): boolean {
-  if (field.text.length === 0) return false;
-  for (const set of rule.requiredIds) {
+  // The scan answered for the first (most telling) set: most rules stop here without a read of their words.
+  if (field.text.length === 0 || field.candidate[rule.serial] === 0) return false;
+  const sets = rule.requiredIds;
+  for (let s = 1; s < sets.length; s++) {
+    const set = sets[s]!;
     let found = false;
     for (const id of set) {
       if (field.firstIndexOf[id]! >= 0) {

@@ -9,7 +9,7 @@ import { SAMPLE_CONTEXT } from '../reply/compile-templates.js';
 import { TAXONOMY_DEFAULT_ACTION } from './default-actions.js';
 import { addressPatternProblem, compileAddressPattern, escapeRegExp } from './address-pattern.js';
 import { backtracksCatastrophically, nestedRepetitions } from './regex-safety.js';
-import { LiteralTable, literalPrefixes, maxMatchLength, requiredLiteralSets } from './literal-prefixes.js';
+import { LiteralTable, literalPrefixes, maxMatchLength, mostTellingFirst, requiredLiteralSets } from './literal-prefixes.js';
 import type { CompiledHospital, CompiledRule, Policy, PolicyLoadResult, PolicyProblem } from './policy.js';
 import {
   CATEGORY_IDS,
@@ -566,6 +566,7 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
       );
       return;
     }
+    const requiredIds = mostTellingFirst(requiredLiteralSets(source)).map((set) => set.map((literal) => literals.idOf(literal)));
     compiled.push({
       id: rule.id,
       weight: rule.weight,
@@ -573,9 +574,10 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
       regex,
       global,
       required: usefulLiteralSets(requiredLiteralSets(source)),
-      requiredIds: requiredLiteralSets(source).map((set) => set.map((literal) => literals.idOf(literal))),
+      requiredIds,
       leadingIds: literalPrefixes(source)?.map((literal) => literals.idOf(literal)) ?? null,
       maxLength: maxMatchLength(source),
+      serial: literals.registerRule(requiredIds),
     });
   });
   return compiled;

@@ -25,6 +25,8 @@ export interface CompiledRule {
    * earlier, so the regex need not be tried at every position before it.
    */
   leadingIds: readonly number[] | null;
+  /** The rule's number in the policy's `literals` index (LiteralTable.registerRule): LiteralScan.candidate[serial]. */
+  serial: number;
   /**
    * The longest a match can be (literal-prefixes.ts maxMatchLength), or null when unbounded. No match
    * starts more than this before the first occurrence of a required word (of each set in requiredIds).
