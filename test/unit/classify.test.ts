@@ -198,6 +198,15 @@ describe('gate 3: urgency overrides every request', () => {
     ['symptoms since this morning', 'He has had abdominal pain since this morning. Please arrange an ultrasound.'],
     ['trimethoprim with methotrexate', 'Mrs Grant was prescribed trimethoprim while on methotrexate. Please arrange an FBC.'],
     ['a drug given despite an allergy', 'Mr Hart was given co-amoxiclav despite his penicillin allergy and has a rash. Please could you prescribe an antihistamine.'],
+    ['an injury inconsistent with the history', 'Leo (2) has a spiral fracture of the femur and the injury is inconsistent with the history given. Please arrange a follow-up appointment.'],
+    ['severe hyponatraemia', 'His bloods show severe hyponatraemia. Please arrange a repeat U&E.'],
+    ['a transfusion needed', 'Her haemoglobin has fallen and she needs a blood transfusion. Please arrange a repeat FBC.'],
+    ['vomiting with no bowels opened', 'Mr Fry has not opened his bowels for 7 days and is vomiting with a distended abdomen. Please arrange a follow-up appointment.'],
+    ['a black toe', 'Mr Amos has a black toe and spreading redness up his foot. Please could you prescribe antibiotics.'],
+    ['a fracture missed in ED', 'The radiologist has reported a scaphoid fracture on the X-ray from ED that was missed at the time. Please arrange a follow-up appointment.'],
+    ['complete heart block, a rate of 32', 'The ECG at clinic showed complete heart block with a heart rate of 32. Please arrange a 24 hour tape.'],
+    ['severely dehydrated', 'Mrs Oak is severely dehydrated and has had no fluids for two days. Please arrange bloods.'],
+    ['thirst and weight loss in a child', 'Mia (9) has lost weight and is very thirsty and passing a lot of urine. Please arrange an HbA1c.'],
     ['not eating or drinking', 'She is not eating or drinking and is very drowsy. Please arrange bloods.'],
     ['short of breath at rest', 'He is now short of breath at rest. Please arrange a chest X-ray.'],
     ['having seizures', 'He is having seizures again according to his wife. Please arrange bloods.'],
@@ -329,6 +338,8 @@ describe('gate 3: urgency overrides every request', () => {
     ['a baby with no fever, cold white fingers', { newText: 'Baby Jack (6 weeks) has no fever and is feeding well. His mother has cold, white fingers in winter. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['hyperemesis in a past pregnancy, a depot as usual', { newText: 'She had a history of hyperemesis in her last pregnancy and her depot is given as usual. Please could the practice arrange a repeat U&E in 2 weeks.' }],
     ['fasting for 12 hours', { newText: 'He should fast for 12 hours before. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['no food or fluids before a procedure, a normal pulse', { newText: 'He should have no food or fluids for 6 hours before the procedure; his pulse was 68 and regular. Please could the practice arrange a repeat U&E in 2 weeks.' }],
+    ['not thirsty', { newText: 'She is not thirsty and is passing urine normally; her history is consistent with the findings. Please could the practice arrange a repeat U&E in 2 weeks.' }],
   ])('%s does not make a routine request urgent', (_name, overrides) => {
     const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
     const result = classify(message({ ...base, ...overrides }), policy, NOW);
