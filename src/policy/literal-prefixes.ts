@@ -344,6 +344,13 @@ export class LiteralIndex {
   private readonly outputStart: Int32Array;
   private readonly outputs: Int32Array;
   private readonly lengths: Int32Array;
+  /**
+   * State -> the number of the last scan that recorded its outputs: a literal's first occurrence is all
+   * a scan keeps, so a state met again in the same text ("the", "is", "please" dozens of times a
+   * letter) has nothing left to record.
+   */
+  private readonly recordedIn: Int32Array;
+  private scans = 0;
   /** The result arrays scan hands out in turn, each with the literals and the rules it last set. */
   private readonly slots: Array<LiteralScan & { touched: number[]; marked: number[] }>;
   private nextSlot = 0;
@@ -418,6 +425,7 @@ export class LiteralIndex {
     this.outputStart = new Int32Array(trie.length + 1);
     ending.forEach((ids, state) => (this.outputStart[state + 1] = this.outputStart[state]! + ids.length));
     this.outputs = Int32Array.from(ending.flat());
+    this.recordedIn = new Int32Array(trie.length);
     this.slots = Array.from({ length: RESULT_SLOTS }, () => ({ first: new Int32Array(this.size).fill(-1), candidate: new Uint8Array(firstSets.length), touched: [], marked: [] }));
   }
 
@@ -464,11 +472,15 @@ export class LiteralIndex {
     const { first, touched } = slot;
     for (const id of touched) first[id] = -1;
     touched.length = 0;
-    const { column, columns, next, outputStart, outputs, lengths } = this;
+    const { column, columns, next, outputStart, outputs, lengths, recordedIn } = this;
+    // Never 0, the stamp every state starts with.
+    const scan = (this.scans = (this.scans % 0x7ffffffe) + 1);
     let state = 0;
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
       state = next[state * columns + (code < 128 ? column[code]! : 0)]!;
+      if (recordedIn[state] === scan) continue;
+      recordedIn[state] = scan;
       for (let o = outputStart[state]!, end = outputStart[state + 1]!; o < end; o++) {
         const id = outputs[o]!;
         if (first[id] === -1) {
