@@ -416,9 +416,14 @@ function attachmentText(message: MailMessage): string {
 }
 
 function quote(text: string): string {
+  // Most matches are a few words on one line with single spaces: nothing to fold.
+  if (text.length <= MAX_QUOTE && !FOLDED_AWAY.test(text)) return text;
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > MAX_QUOTE ? `${flat.slice(0, MAX_QUOTE - 3)}...` : flat;
 }
+
+/** What quote() would change in a short match: a white space other than one plain space, or one at either end. */
+const FOLDED_AWAY = /\s\s|[^\S ]|^\s|\s$/;
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;

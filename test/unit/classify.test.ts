@@ -431,6 +431,15 @@ describe('gate 4: category rules', () => {
     expect(reason?.matched?.length).toBeLessThanOrEqual(60);
   });
 
+  it.each([
+    ['a line break and a double space', 'Please could you\n  arrange a repeat U&E.', 'Please could you arrange a repeat U&E'],
+    ['a tab and a no-break space', 'Please could you\tarrange a\u00a0repeat U&E.', 'Please could you arrange a repeat U&E'],
+    ['single spaces only', 'Please could you arrange a repeat U&E.', 'Please could you arrange a repeat U&E'],
+  ])('quotes the words that matched on one line with single spaces (%s)', (_name, newText, quoted) => {
+    const result = classify(message({ newText }), policy, NOW);
+    expect(result.reasons.find((r) => r.rule === 'asks-for-bloods')?.matched).toBe(quoted);
+  });
+
   it('reads the text of an attachment', () => {
     const result = classify(message({ newText: 'Please see attached letter.', attachments: [{ filename: 'letter.pdf', contentType: 'application/pdf', size: 5000, text: 'We would be grateful if you could issue a fit note (Med3) for 4 weeks.' }] }), policy, NOW);
     expect(result.category).toBe('fit_note_request');
