@@ -26,6 +26,8 @@ class FieldText {
   readonly firstIndexOf: ArrayLike<number>;
   /** Rule number (CompiledRule.serial) -> 1 when a word of the rule's first required set occurs here. */
   readonly candidate: ArrayLike<number>;
+  /** Literal number -> last position in the text, or -1 (for the literals of the rules' endIds). */
+  readonly lastIndexOf: ArrayLike<number>;
   /**
    * Where the urgency cancel cues match in the text, found when an urgency rule first matches here:
    * an urgent letter matches several rules, and each used to run every cancel cue over the text again.
@@ -42,11 +44,13 @@ class FieldText {
     if (text.length === 0) {
       this.firstIndexOf = NOTHING_FOUND;
       this.candidate = NOTHING_FOUND;
+      this.lastIndexOf = NOTHING_FOUND;
       return;
     }
     const scan = literals.scan(text);
     this.firstIndexOf = scan.first;
     this.candidate = scan.candidate;
+    this.lastIndexOf = scan.last;
   }
 }
 type Texts = Record<Field, FieldText> & {
@@ -115,17 +119,38 @@ function searchStart(rule: CompiledRule, field: FieldText): number {
 }
 
 /**
+ * Where the search for `rule` can stop: the last occurrence of a word of each of its endIds sets,
+ * plus how far a match can look past its start. No match starts after that occurrence, so the
+ * rest of a long letter need not be read when the rule's words are all near its top.
+ */
+function searchEnd(rule: CompiledRule, field: FieldText): number {
+  let end = field.text.length;
+  if (rule.reach === null) return end;
+  for (const set of rule.endIds) {
+    let last = -1;
+    for (const id of set) {
+      const index = field.lastIndexOf[id]!;
+      if (index > last) last = index;
+    }
+    if (last + rule.reach < end) end = last + rule.reach;
+  }
+  return end;
+}
+
+/**
  * The first match of `rule` in `field`, the same as `rule.regex.exec(field.text)`, but skipping
  * the text before any match could start (the global copy searches on from lastIndex, and still
- * sees the characters before it for \b and look-behinds).
+ * sees the characters before it for \b and look-behinds) and after it can (the search runs over
+ * the text cut where searchEnd says: every character a match could depend on is still there).
  */
 function execRule(rule: CompiledRule, field: FieldText): RegExpExecArray | null {
   if (!mayMatch(rule, field)) return null;
   const start = searchStart(rule, field);
   if (start < 0) return null;
+  const end = searchEnd(rule, field);
   const scan = rule.global;
   scan.lastIndex = start;
-  return scan.exec(field.text);
+  return scan.exec(end < field.text.length ? field.text.slice(0, end) : field.text);
 }
 
 /** execRule on a bare text: lets a test hold the prefilter to `rule.regex.exec(text)` (test/unit/classify-prefilter.test.ts). */

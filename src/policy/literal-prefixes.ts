@@ -148,6 +148,22 @@ export function requiredLiteralSets(source: string): string[][] {
  * only ever overestimate, which moves that start earlier and never changes a result.
  */
 export function maxMatchLength(source: string): number | null {
+  return spanBound(source, false);
+}
+
+/**
+ * How far past where a match starts the expression can look while deciding it, in UTF-16 code
+ * units, or null when that has no bound: what it can consume (maxMatchLength), a look-ahead's own
+ * reach, and one character more for \b, \B and $ (each reads the character at the position it
+ * stands on). No match starts after the last occurrence of a word it needs, so a search cut that
+ * far past that occurrence finds exactly what the search of the whole text finds, and stops there
+ * rather than reading the rest of a long letter. Reading the source loosely may only overestimate.
+ */
+export function maxReach(source: string): number | null {
+  return spanBound(source, true);
+}
+
+function spanBound(source: string, reach: boolean): number | null {
   let best = 0;
   let current = 0;
   let i = 0;
@@ -164,7 +180,7 @@ export function maxMatchLength(source: string): number | null {
     if (ch === '\\') {
       const next = source[i + 1] ?? '';
       end = i + 2;
-      if (next === 'b' || next === 'B') atom = 0;
+      if (next === 'b' || next === 'B') atom = reach ? 1 : 0;
       else if (/[1-9k]/.test(next)) return null; // a back-reference: as long as what it refers to
       else atom = 1; // \x41 and \u0041 read as one character and literal digits: an overestimate
     } else if (ch === '[') {
@@ -175,17 +191,25 @@ export function maxMatchLength(source: string): number | null {
       const close = matchingParen(source.slice(i));
       if (close < 0) return null;
       end = i + close + 1;
-      if (/^\(\?(=|!|<=|<!)/.test(source.slice(i, i + 4))) atom = 0;
-      else {
+      const look = /^\(\?(=|!|<=|<!)/.exec(source.slice(i, i + 4));
+      if (look && !reach) atom = 0;
+      else if (look && (look[1] === '=' || look[1] === '!')) {
+        atom = spanBound(source.slice(i + 3, end - 1), true);
+        if (atom === null) return null;
+      } else if (look) {
+        // A look-behind reads backwards, but a \b or $ at its end reads the character it stands on.
+        if (/\(\?[=!]/.test(source.slice(i + 4, end - 1))) return null;
+        atom = 1;
+      } else {
         const inner = source.startsWith('(?:', i) ? source.slice(i + 3, end - 1) : source.startsWith('(?<', i) ? source.slice(source.indexOf('>', i) + 1, end - 1) : source.slice(i + 1, end - 1);
-        atom = maxMatchLength(inner);
+        atom = spanBound(inner, reach);
         if (atom === null) return null;
       }
     } else if (ch === ')') {
       return null;
     } else {
       end = i + 1;
-      atom = ch === '^' || ch === '$' ? 0 : 1;
+      atom = ch === '^' || (ch === '$' && !reach) ? 0 : 1;
     }
     const quantifier = /^(?:(\?)|(\*|\+)|\{(\d+)\}|\{(\d+),(\d*)\})\??/.exec(source.slice(end));
     let times = 1;
@@ -253,8 +277,21 @@ function mostTelling(sets: readonly string[][]): string[] | null {
   return best;
 }
 
+/**
+ * The required sets fit to bound where a search ends (CompiledRule.endIds): those without a
+ * one-character literal. A scan reads every occurrence of a tracked word, not only its first, and
+ * "f" or "2" occurs in nearly every line. Everyday words ("please", "for") are kept: their last
+ * occurrence still bounds a search, and leaving them out measured no faster (in-process A/B).
+ */
+export function boundingSets(sets: readonly string[][]): string[][] {
+  return sets.filter((set) => set.length > 0 && set.every((literal) => literal.trim().length >= 2));
+}
+
+function everyday(set: readonly string[]): boolean {
+  return set.some((literal) => EVERYDAY_WORDS.has(literal.trim()));
+}
+
 function moreTelling(set: readonly string[], than: readonly string[]): boolean {
-  const everyday = (s: readonly string[]): boolean => s.some((literal) => EVERYDAY_WORDS.has(literal.trim()));
   const shortest = (s: readonly string[]): number => Math.min(...s.map((literal) => literal.trim().length));
   if (everyday(set) !== everyday(than)) return !everyday(set);
   return shortest(set) > shortest(than) || (shortest(set) === shortest(than) && set.length < than.length);
@@ -293,6 +330,8 @@ export class LiteralTable {
   private readonly ids = new Map<string, number>();
   /** Per rule, in the order registered: the literals of its first required set, or null when it needs none. */
   private readonly firstSets: Array<readonly number[] | null> = [];
+  /** Literals whose last occurrence a scan also finds (LiteralScan.last). */
+  private readonly tracked = new Set<number>();
 
   /** The number of `literal` (lower-case, not empty), added if new. */
   idOf(literal: string): number {
@@ -314,8 +353,16 @@ export class LiteralTable {
     return this.firstSets.length - 1;
   }
 
+  /**
+   * Have scans find where each of these literals last occurs, as well as where it first does. Meant
+   * for words that are not in every letter: a scan reads each occurrence of them, not only the first.
+   */
+  trackLast(ids: readonly number[]): void {
+    for (const id of ids) this.tracked.add(id);
+  }
+
   build(): LiteralIndex {
-    return new LiteralIndex([...this.ids.keys()], this.firstSets);
+    return new LiteralIndex([...this.ids.keys()], this.firstSets, [...this.tracked]);
   }
 }
 
@@ -328,6 +375,8 @@ export interface LiteralScan {
    * occurs in the text (or it needs none), else 0: a rule marked 0 cannot match.
    */
   readonly candidate: Uint8Array;
+  /** Literal number -> last position in the text, or -1; kept only for the literals tracked (LiteralTable.trackLast). */
+  readonly last: Int32Array;
 }
 
 /** How many results of firstIndexes may be held at once, plus one. */
@@ -350,6 +399,8 @@ export class LiteralIndex {
    * letter) has nothing left to record.
    */
   private readonly recordedIn: Int32Array;
+  /** State -> 1 when a literal ending there is tracked: such a state is read at every occurrence, never skipped. */
+  private readonly tracksLast: Uint8Array;
   private scans = 0;
   /** The result arrays scan hands out in turn, each with the literals and the rules it last set. */
   private readonly slots: Array<LiteralScan & { touched: number[]; marked: number[] }>;
@@ -360,7 +411,7 @@ export class LiteralIndex {
   /** Rules that need no literal: possible in every text. */
   private readonly alwaysPossible: Int32Array;
 
-  constructor(literals: readonly string[], firstSets: ReadonlyArray<readonly number[] | null> = []) {
+  constructor(literals: readonly string[], firstSets: ReadonlyArray<readonly number[] | null> = [], tracked: readonly number[] = []) {
     this.size = literals.length;
     const byLiteral: number[][] = literals.map(() => []);
     firstSets.forEach((set, rule) => set?.forEach((id) => byLiteral[id]!.push(rule)));
@@ -426,7 +477,15 @@ export class LiteralIndex {
     ending.forEach((ids, state) => (this.outputStart[state + 1] = this.outputStart[state]! + ids.length));
     this.outputs = Int32Array.from(ending.flat());
     this.recordedIn = new Int32Array(trie.length);
-    this.slots = Array.from({ length: RESULT_SLOTS }, () => ({ first: new Int32Array(this.size).fill(-1), candidate: new Uint8Array(firstSets.length), touched: [], marked: [] }));
+    const isTracked = new Set(tracked);
+    this.tracksLast = Uint8Array.from(ending, (ids) => (ids.some((id) => isTracked.has(id)) ? 1 : 0));
+    this.slots = Array.from({ length: RESULT_SLOTS }, () => ({
+      first: new Int32Array(this.size).fill(-1),
+      last: new Int32Array(this.size).fill(-1),
+      candidate: new Uint8Array(firstSets.length),
+      touched: [],
+      marked: [],
+    }));
   }
 
   /**
@@ -469,10 +528,13 @@ export class LiteralIndex {
   firstIndexes(text: string): Int32Array {
     const slot = this.slots[this.nextSlot]!;
     this.nextSlot = (this.nextSlot + 1) % RESULT_SLOTS;
-    const { first, touched } = slot;
-    for (const id of touched) first[id] = -1;
+    const { first, last, touched } = slot;
+    for (const id of touched) {
+      first[id] = -1;
+      last[id] = -1;
+    }
     touched.length = 0;
-    const { column, columns, next, outputStart, outputs, lengths, recordedIn } = this;
+    const { column, columns, next, outputStart, outputs, lengths, recordedIn, tracksLast } = this;
     // Never 0, the stamp every state starts with.
     const scan = (this.scans = (this.scans % 0x7ffffffe) + 1);
     let state = 0;
@@ -480,11 +542,13 @@ export class LiteralIndex {
       const code = text.charCodeAt(i);
       state = next[state * columns + (code < 128 ? column[code]! : 0)]!;
       if (recordedIn[state] === scan) continue;
-      recordedIn[state] = scan;
+      if (tracksLast[state] === 0) recordedIn[state] = scan;
       for (let o = outputStart[state]!, end = outputStart[state + 1]!; o < end; o++) {
         const id = outputs[o]!;
+        const at = i - lengths[id]! + 1;
+        last[id] = at;
         if (first[id] === -1) {
-          first[id] = i - lengths[id]! + 1;
+          first[id] = at;
           touched.push(id);
         }
       }

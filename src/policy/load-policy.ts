@@ -9,7 +9,7 @@ import { SAMPLE_CONTEXT } from '../reply/compile-templates.js';
 import { TAXONOMY_DEFAULT_ACTION } from './default-actions.js';
 import { addressPatternProblem, compileAddressPattern, escapeRegExp } from './address-pattern.js';
 import { backtracksCatastrophically, nestedRepetitions } from './regex-safety.js';
-import { LiteralTable, literalPrefixes, maxMatchLength, mostTellingFirst, requiredLiteralSets } from './literal-prefixes.js';
+import { boundingSets, LiteralTable, literalPrefixes, maxMatchLength, maxReach, mostTellingFirst, requiredLiteralSets } from './literal-prefixes.js';
 import type { CompiledHospital, CompiledRule, Policy, PolicyLoadResult, PolicyProblem } from './policy.js';
 import {
   CATEGORY_IDS,
@@ -566,7 +566,11 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
       );
       return;
     }
-    const requiredIds = mostTellingFirst(requiredLiteralSets(source)).map((set) => set.map((literal) => literals.idOf(literal)));
+    const requiredSets = mostTellingFirst(requiredLiteralSets(source));
+    const requiredIds = requiredSets.map((set) => set.map((literal) => literals.idOf(literal)));
+    const reach = maxReach(source);
+    const endIds = reach === null ? [] : boundingSets(requiredSets).map((set) => set.map((literal) => literals.idOf(literal)));
+    literals.trackLast(endIds.flat());
     compiled.push({
       id: rule.id,
       weight: rule.weight,
@@ -577,6 +581,8 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
       requiredIds,
       leadingIds: literalPrefixes(source)?.map((literal) => literals.idOf(literal)) ?? null,
       maxLength: maxMatchLength(source),
+      reach,
+      endIds,
       serial: literals.registerRule(requiredIds),
     });
   });

@@ -32,6 +32,14 @@ export interface CompiledRule {
    * starts more than this before the first occurrence of a required word (of each set in requiredIds).
    */
   maxLength: number | null;
+  /**
+   * How far past a match's start the expression can look (literal-prefixes.ts maxReach), or null
+   * when unbounded. No match starts after the last occurrence of a word of each set in `endIds`,
+   * so a search need not read past that occurrence plus this.
+   */
+  reach: number | null;
+  /** Required sets (literal numbers) whose last occurrence a scan finds (LiteralScan.last): they bound where a search ends. */
+  endIds: ReadonlyArray<readonly number[]>;
 }
 
 export interface CompiledHospital {

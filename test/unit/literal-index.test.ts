@@ -34,4 +34,23 @@ describe('LiteralIndex.scan', () => {
     index.scan('today');
     expect(first.candidate[bloods]).toBe(0);
   });
+
+  it('finds where a tracked word last occurs, in any case, and forgets it for the next text', () => {
+    const tracked = new LiteralTable();
+    const potassium = tracked.idOf('potassium');
+    const today = tracked.idOf('today');
+    tracked.registerRule([[potassium], [today]]);
+    tracked.trackLast([potassium]);
+    const index = tracked.build();
+    const text = 'Potassium 5.1 today. Repeat the POTASSIUM next week; potassium was 4.9 before.';
+    const scan = index.scan(text);
+    expect(scan.first[potassium]).toBe(0);
+    expect(scan.last[potassium]).toBe(text.lastIndexOf('potassium'));
+    expect(scan.first[today]).toBe(14);
+    const next = index.scan('No potassium here');
+    for (let i = 0; i < 3; i++) index.scan('nothing at all');
+    const reused = index.scan('today only');
+    expect(next.last[potassium]).toBe(3);
+    expect([reused.first[potassium], reused.last[potassium]]).toEqual([-1, -1]);
+  });
 });
