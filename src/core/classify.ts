@@ -119,38 +119,40 @@ function searchStart(rule: CompiledRule, field: FieldText): number {
 }
 
 /**
- * Where the search for `rule` can stop: the last occurrence of a word of each of its endIds sets,
- * plus how far a match can look past its start. No match starts after that occurrence, so the
- * rest of a long letter need not be read when the rule's words are all near its top.
+ * The last position a match of `rule` can start at in `field`: no match starts after the last
+ * occurrence of a word of each of its endIds sets (the text's length when it has none).
  */
-function searchEnd(rule: CompiledRule, field: FieldText): number {
-  let end = field.text.length;
-  if (rule.reach === null) return end;
+function lastStart(rule: CompiledRule, field: FieldText): number {
+  let bound = field.text.length;
   for (const set of rule.endIds) {
     let last = -1;
     for (const id of set) {
       const index = field.lastIndexOf[id]!;
       if (index > last) last = index;
     }
-    if (last + rule.reach < end) end = last + rule.reach;
+    if (last < bound) bound = last;
   }
-  return end;
+  return bound;
 }
 
 /**
  * The first match of `rule` in `field`, the same as `rule.regex.exec(field.text)`, but skipping
  * the text before any match could start (the global copy searches on from lastIndex, and still
- * sees the characters before it for \b and look-behinds) and after it can (the search runs over
- * the text cut where searchEnd says: every character a match could depend on is still there).
+ * sees the characters before it for \b and look-behinds) and after it can: the search runs over
+ * the text cut as far past lastStart as the expression can look, so every character a match could
+ * depend on is still there, and the rest of a long letter is not read when the rule's words are
+ * all near its top. A rule whose words are all too far apart is not searched at all.
  */
 function execRule(rule: CompiledRule, field: FieldText): RegExpExecArray | null {
   if (!mayMatch(rule, field)) return null;
   const start = searchStart(rule, field);
   if (start < 0) return null;
-  const end = searchEnd(rule, field);
+  const last = lastStart(rule, field);
+  if (last < start) return null;
+  const text = field.text;
   const scan = rule.global;
   scan.lastIndex = start;
-  return scan.exec(end < field.text.length ? field.text.slice(0, end) : field.text);
+  return scan.exec(rule.reach !== null && last + rule.reach < text.length ? text.slice(0, last + rule.reach) : text);
 }
 
 /** execRule on a bare text: lets a test hold the prefilter to `rule.regex.exec(text)` (test/unit/classify-prefilter.test.ts). */

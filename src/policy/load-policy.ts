@@ -569,7 +569,7 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
     const requiredSets = mostTellingFirst(requiredLiteralSets(source));
     const requiredIds = requiredSets.map((set) => set.map((literal) => literals.idOf(literal)));
     const reach = maxReach(source);
-    const endIds = reach === null ? [] : boundingSets(requiredSets).map((set) => set.map((literal) => literals.idOf(literal)));
+    const endIds = boundingSets(requiredSets).map((set) => set.map((literal) => literals.idOf(literal)));
     literals.trackLast(endIds.flat());
     compiled.push({
       id: rule.id,

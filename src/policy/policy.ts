@@ -34,11 +34,13 @@ export interface CompiledRule {
   maxLength: number | null;
   /**
    * How far past a match's start the expression can look (literal-prefixes.ts maxReach), or null
-   * when unbounded. No match starts after the last occurrence of a word of each set in `endIds`,
-   * so a search need not read past that occurrence plus this.
+   * when unbounded: a search need not read further past the last place a match can start.
    */
   reach: number | null;
-  /** Required sets (literal numbers) whose last occurrence a scan finds (LiteralScan.last): they bound where a search ends. */
+  /**
+   * Required sets (literal numbers) whose last occurrence a scan finds (LiteralScan.last): no match
+   * starts after the last occurrence of a word of each.
+   */
   endIds: ReadonlyArray<readonly number[]>;
 }
 
