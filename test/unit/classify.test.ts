@@ -383,6 +383,12 @@ describe('sensitive subjects: a request a person must handle', () => {
     ['a dispute of our automatic reply', 'We note your automated response. However, under our local agreement this is a GP responsibility. Please arrange the bloods as requested.', 'disputes-reply', 'blood_test_request'],
     ['a dispute naming our case reference', 'We disagree with your reply PCN-000123. Please arrange the repeat FBC.', 'disputes-reply', 'blood_test_request'],
     ['a change of medicine asked too', 'His latest potassium shows hyperkalaemia. Please could you stop his spironolactone and repeat the U&E next week.', 'medication-change-asked', 'blood_test_request'],
+    ['a dose to increase, asked too', 'Please increase his bisoprolol to 5 mg once daily and repeat his U&E in 2 weeks.', 'medication-change-asked', 'blood_test_request'],
+    ['a dose to titrate', 'We would be grateful if you could titrate his ramipril up to 10 mg, checking his U&E after each increase.', 'medication-change-asked', 'blood_test_request'],
+    ['a switch of medicine', 'Please switch her from warfarin to apixaban 5 mg twice daily and repeat her FBC and renal function in one week.', 'medication-change-asked', 'blood_test_request'],
+    ['a dose to double', 'Please double her furosemide to 80 mg each morning and check U&E in a week.', 'medication-change-asked', 'blood_test_request'],
+    ['a medicine to add in', 'Please add in dapagliflozin 10 mg daily and repeat his renal function in 4 weeks.', 'medication-change-asked', 'blood_test_request'],
+    ['a thyroid dose to increase', 'Please increase her levothyroxine to 100 micrograms daily and recheck her TFTs in 6 weeks.', 'medication-change-asked', 'blood_test_request'],
     ['a complaint to an MP', 'The family are unhappy with his care and have contacted their MP. Please could you arrange a repeat FBC.', 'complaint', 'blood_test_request'],
     ['mental capacity', 'Mrs Knight lacks capacity to consent. Please could you arrange a best interests meeting and refer her for a DoLS assessment.', 'capacity-legal', 'onward_referral_request'],
     ['a reactive HIV test', "Ms Grey's HIV test from clinic was reactive. Please could you let her know the result.", 'new-positive-test', 'results_followup_request'],
@@ -395,6 +401,9 @@ describe('sensitive subjects: a request a person must handle', () => {
   it.each([
     ["the patient's own bereavement", 'She presents with low mood after a recent bereavement. Please could the practice prescribe sertraline 50 mg once daily.'],
     ['a medicine the hospital stopped itself', 'We stopped her bisoprolol on the ward. Please arrange a repeat U&E in 2 weeks.'],
+    ['a dose the hospital increased itself', 'We have increased his bisoprolol to 5 mg today. Please arrange a repeat U&E in 2 weeks.'],
+    ['more frequent blood tests', 'Please increase the frequency of his blood tests to monthly.'],
+    ['an appointment to change', 'Please could you change her appointment to next week and arrange a repeat U&E.'],
     ['a benign biopsy, a negative HIV test', 'The biopsy shows no malignancy and the HIV test was negative. Please arrange a repeat U&E in 2 weeks.'],
     ['no sensitive subject', 'Please could the practice arrange a repeat U&E in 2 weeks.'],
   ])('%s: answered as before', (_name, newText) => {
