@@ -21,6 +21,7 @@ export const AUDIT_COLUMNS: ReadonlyArray<keyof AuditRecord | 'reasons'> = [
   'policyVersion',
   'policyHash',
   'messageId',
+  'toPerson',
   'reasons',
 ];
 
@@ -34,6 +35,7 @@ export function auditJsonLine(row: AuditSourceRow): string {
     `{"caseId":"${caseReference(row.id)}","messageId":${jsonText(row.message_id)},"receivedAt":"${new Date(row.received_at).toISOString()}"` +
     `,"from":${jsonText(row.from_address)},"organisation":${jsonText(row.organisation)},"category":${JSON.stringify(row.category)}` +
     `,"action":${JSON.stringify(row.action)},"confidence":${roundedConfidence(row.confidence)},"status":${JSON.stringify(row.status)}` +
+    `,"toPerson":${jsonText(row.to_person)}` +
     `,"urgent":${row.urgent === 1},"dryRun":${row.dry_run === 1},"subject":${jsonText(maskedSubject(row.subject))}` +
     `,"replyTo":${jsonText(row.reply_to_address)},"replyMessageId":${jsonText(row.reply_message_id)}` +
     `,"repliedAt":${row.replied_at ? `"${new Date(row.replied_at).toISOString()}"` : 'null'}` +

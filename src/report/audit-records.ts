@@ -1,6 +1,7 @@
 import type { Db } from '../store/open-database.js';
 import { caseReference, type CaseRow } from '../store/case-store.js';
 import { MAY_HOLD_NHS_NUMBER, maskNhsNumbers } from '../core/nhs-number.js';
+import { hasColumn } from '../store/schema-info.js';
 
 /** The columns an audit export reads: only these, so a million-case export skips bodies and traces. */
 export type AuditSourceRow = Pick<
@@ -14,6 +15,7 @@ export type AuditSourceRow = Pick<
   | 'action'
   | 'confidence'
   | 'status'
+  | 'to_person'
   | 'urgent'
   | 'dry_run'
   | 'subject'
@@ -30,8 +32,16 @@ export type AuditTableRow = Pick<AuditSourceRow, 'id' | 'received_at' | 'status'
 
 const AUDIT_TABLE_COLUMNS = 'id, received_at, status, category, urgent, organisation, subject';
 
-const AUDIT_SOURCE_COLUMNS = `id, message_id, received_at, from_address, organisation, category, action, confidence, status, urgent, dry_run,
-  subject, reply_to_address, reply_message_id, replied_at, policy_version, policy_hash, reasons`;
+const auditSourceColumns = (toPerson: string): string => `id, message_id, received_at, from_address, organisation, category, action, confidence, status,
+  ${toPerson} AS to_person, urgent, dry_run, subject, reply_to_address, reply_message_id, replied_at, policy_version, policy_hash, reasons`;
+
+/**
+ * The case log's column of why a case went to a person, or NULL for a log no worker of this version
+ * has upgraded yet (a reporting command opens it read-only): its export then says null.
+ */
+export function toPersonColumn(db: Db): string {
+  return hasColumn(db, 'cases', 'to_person') ? 'to_person' : 'NULL';
+}
 
 /**
  * One case as the LMC's audit exports show it: no patient identifiers in full. The stored
@@ -47,6 +57,12 @@ export interface AuditRecord {
   action: string;
   confidence: number;
   status: string;
+  /**
+   * Why the case went to a person (src/core/why-to-person.ts: `urgent`, `sensitive:<rule>`,
+   * `thresholds.secondRequest`, `category:<id>`, ...), kept after the person acts; null for a case
+   * that never waited for one.
+   */
+  toPerson: string | null;
   urgent: boolean;
   dryRun: boolean;
   subject: string | null;
@@ -76,6 +92,7 @@ export function toAuditRecord(row: AuditSourceRow): AuditRecord {
     action: row.action,
     confidence: roundedConfidence(row.confidence),
     status: row.status,
+    toPerson: row.to_person,
     urgent: row.urgent === 1,
     dryRun: row.dry_run === 1,
     subject: maskedSubject(row.subject),
@@ -129,6 +146,6 @@ export function auditRows(db: Db, filter?: AuditFilter): Generator<AuditSourceRo
 export function auditRows(db: Db, filter: AuditFilter, columns: 'table'): Generator<AuditTableRow>;
 export function* auditRows(db: Db, filter: AuditFilter = {}, columns: 'all' | 'table' = 'all'): Generator<AuditSourceRow | AuditTableRow> {
   const { where, params } = auditWhere(filter);
-  const sql = `SELECT ${columns === 'table' ? AUDIT_TABLE_COLUMNS : AUDIT_SOURCE_COLUMNS} FROM cases ${where} ORDER BY received_at, id`;
+  const sql = `SELECT ${columns === 'table' ? AUDIT_TABLE_COLUMNS : auditSourceColumns(toPersonColumn(db))} FROM cases ${where} ORDER BY received_at, id`;
   yield* db.prepare(sql).iterate(params) as IterableIterator<AuditSourceRow>;
 }

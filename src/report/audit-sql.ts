@@ -1,10 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import type { Db } from '../store/open-database.js';
-import { AWKWARD_CASES_INDEX, AWKWARD_FOR_EXPORT, hasAwkwardCasesIndex, ISO_MAX } from '../store/awkward-cases.js';
+import { AWKWARD_CASES_INDEX, awkwardCasesCondition, ISO_MAX } from '../store/awkward-cases.js';
 import { caseReference } from '../store/case-store.js';
 import { tableCell as jsTableCell } from './audit-format.js';
 import { MAY_HOLD_NHS_NUMBER } from '../core/nhs-number.js';
-import { auditWhere, maskedSubject, roundedConfidence, type AuditFilter } from './audit-records.js';
+import { auditWhere, maskedSubject, roundedConfidence, toPersonColumn, type AuditFilter } from './audit-records.js';
 import { rangeConditions, rangeParams, type KeyRange } from './audit-ranges.js';
 import { csvCell } from './csv.js';
 
@@ -86,7 +86,7 @@ const repliedIsNull = '(replied_at IS NULL OR replied_at = 0)';
  * auditJsonLine in SQL. json_quote escapes as JSON.stringify does (the unit test checks), on the
  * fast path too: copying the text between quotes measured no cheaper per value than json_quote.
  */
-function jsonLine(fast: boolean): string {
+function jsonLine(fast: boolean, toPerson: string): string {
   const time = (column: string): Pieces => (fast ? isoPieces(column) : isoOrElse(column, 'audit_iso'));
   // The time of the reply is set after the index's test (awkward-cases.ts): both paths test its range.
   const replied = isoOrElse('replied_at', 'audit_iso');
@@ -100,6 +100,7 @@ function jsonLine(fast: boolean): string {
     [',"action":%s', 'json_quote(action)'],
     [',"confidence":%s', confidence(fast)],
     [',"status":%s', 'json_quote(status)'],
+    [',"toPerson":%s', `json_quote(${toPerson})`],
     [',"urgent":%s', flag('urgent')],
     [',"dryRun":%s', flag('dry_run')],
     [',"subject":%s', `json_quote(${fast ? 'subject' : 'audit_subject(subject)'})`],
@@ -155,7 +156,7 @@ function csvText(column: string, noNul = false): string {
  * (a sender's words: commas are common) takes csvText on both paths, so that it never sends a range
  * the exact way. A time in range never needs quoting or the formula guard.
  */
-function csvLine(fast: boolean): string {
+function csvLine(fast: boolean, toPerson: string): string {
   const text = fast ? (column: string): string => column : csvText;
   const replied = isoOrElse('replied_at', 'audit_csv_iso');
   const cells: Pieces[] = [
@@ -176,6 +177,8 @@ function csvLine(fast: boolean): string {
     text('policy_version'),
     text('policy_hash'),
     text('message_id'),
+    // NULL in a log no worker of this version has upgraded (toPersonColumn): nothing to quote.
+    text(toPerson),
   ];
   const reasons: readonly [string, Pieces] = fast ? ['"%s"\r\n', `replace(reasons, '"', '""')`] : ['%s\r\n', csvText('reasons')];
   return concatLine([...cells.map((cell) => ['%s,', cell] as const), reasons]);
@@ -233,9 +236,9 @@ const tablePlain = (checked: Buffer | null | undefined): boolean => {
 
 export type AuditFormat = 'json' | 'csv' | 'table';
 
-function lineSql(format: AuditFormat, fast: boolean): string {
-  if (format === 'json') return jsonLine(fast);
-  if (format === 'csv') return csvLine(fast);
+function lineSql(format: AuditFormat, fast: boolean, toPerson: string): string {
+  if (format === 'json') return jsonLine(fast, toPerson);
+  if (format === 'csv') return csvLine(fast, toPerson);
   return tableLine(fast);
 }
 
@@ -271,6 +274,7 @@ interface FastChunk {
  */
 export function auditRangeBuilder(db: Db, format: AuditFormat, filter: AuditFilter = {}): (range: KeyRange) => Buffer | null {
   registerFallbacks(db);
+  const toPerson = toPersonColumn(db);
   const statements = new Map<string, ReturnType<Db['prepare']>>();
   // A statement per path and kind of range (bounded, or open at the end), prepared when first used.
   const query = (range: KeyRange, fast: boolean): ReturnType<Db['prepare']> => {
@@ -279,7 +283,7 @@ export function auditRangeBuilder(db: Db, format: AuditFormat, filter: AuditFilt
     if (!statement) {
       const { where } = auditWhere(filter, rangeConditions(range));
       const outer = ["CAST(group_concat(line, '') AS BLOB) AS lines"];
-      const inner = [`${lineSql(format, fast)} AS line`];
+      const inner = [`${lineSql(format, fast, toPerson)} AS line`];
       if (fast) {
         outer.push("CAST(group_concat(subject, '|') AS BLOB) AS subjects");
         inner.push('subject');
@@ -340,14 +344,14 @@ const isPlainCsvText = (value: unknown): boolean => typeof value === 'string' &&
  * range's cases.
  */
 export function awkwardCaseProbe(db: Db): (range: KeyRange) => boolean {
-  const indexed = hasAwkwardCasesIndex(db);
+  const { condition, indexed } = awkwardCasesCondition(db);
   const statements = new Map<boolean, ReturnType<Db['prepare']>>();
   return (range) => {
     const open = range.to === undefined;
     let statement = statements.get(open);
     if (!statement) {
       const by = indexed ? `INDEXED BY ${AWKWARD_CASES_INDEX}` : '';
-      statement = db.prepare(`SELECT 1 FROM cases ${by} WHERE (${AWKWARD_FOR_EXPORT}) AND ${rangeConditions(range).join(' AND ')} LIMIT 1`).pluck();
+      statement = db.prepare(`SELECT 1 FROM cases ${by} WHERE (${condition}) AND ${rangeConditions(range).join(' AND ')} LIMIT 1`).pluck();
       statements.set(open, statement);
     }
     return statement.get(rangeParams(range)) !== undefined;

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { hasColumn } from './schema-info.js';
 
 /**
  * Which cases the LMC's audit export cannot build on its fast path (src/report/audit-sql.ts), as a
@@ -15,7 +16,8 @@ import type { Database } from 'better-sqlite3';
  *
  * SQLite evaluates the condition when a case is logged, and again (old row and new) when an
  * update sets a column it names: about 2 µs each time. So it names only columns that are set once
- * (and the reply's recipient and Message-ID, set once more when the reply is rendered), not the
+ * (and the reply's recipient and Message-ID, set once more when the reply is rendered, and why the
+ * case went to a person, set when it first waits for one), not the
  * status or the time of the reply, which every step of a case changes: the export checks those
  * itself (audit-sql.ts), as it does the subject for NHS numbers. Any text here is the index's
  * definition: a log whose index was made from other text gets it rebuilt the next time the worker
@@ -37,6 +39,7 @@ export const CSV_COPIED_TEXTS = [
   'policy_version',
   'policy_hash',
   'message_id',
+  'to_person',
 ] as const;
 
 export const AWKWARD_CASES_INDEX = 'cases_awkward_for_export';
@@ -55,19 +58,42 @@ export const AWKWARD_CASES_INDEX = 'cases_awkward_for_export';
 const csvCare = (column: string): string =>
   `typeof(${column}) = 'blob' OR length(json_quote(CAST(${column} AS TEXT))) <> length(${column}) + 2 OR ${column} GLOB '*,*' OR ${column} GLOB '[-=+@' || char(9, 13) || ']*'`;
 
-export const AWKWARD_FOR_EXPORT = [
-  'id < 0',
-  `NOT (typeof(received_at) = 'integer' AND received_at BETWEEN 0 AND ${ISO_MAX})`,
-  'NOT (confidence BETWEEN 0 AND 1000000)',
-  // Reasons are a JSON array with quoted names: CSV quotes them, with no formula guard.
-  `typeof(reasons) <> 'text' OR NOT (reasons GLOB '[[]*"*')`,
-  ...CSV_COPIED_TEXTS.map(csvCare),
-  // The CSV fast path tests the subject for quoting with GLOBs, which stop at a NUL.
-  'instr(subject, char(0)) > 0',
-].join(' OR ');
+const awkwardCondition = (copied: readonly string[]): string =>
+  [
+    'id < 0',
+    `NOT (typeof(received_at) = 'integer' AND received_at BETWEEN 0 AND ${ISO_MAX})`,
+    'NOT (confidence BETWEEN 0 AND 1000000)',
+    // Reasons are a JSON array with quoted names: CSV quotes them, with no formula guard.
+    `typeof(reasons) <> 'text' OR NOT (reasons GLOB '[[]*"*')`,
+    ...copied.map(csvCare),
+    // The CSV fast path tests the subject for quoting with GLOBs, which stop at a NUL.
+    'instr(subject, char(0)) > 0',
+  ].join(' OR ');
 
-/** The index, as migration 7 creates it and as sqlite_master keeps its text. */
-export const AWKWARD_CASES_INDEX_SQL = `CREATE INDEX ${AWKWARD_CASES_INDEX} ON cases (received_at) WHERE ${AWKWARD_FOR_EXPORT}`;
+export const AWKWARD_FOR_EXPORT = awkwardCondition(CSV_COPIED_TEXTS);
+
+const indexSql = (condition: string): string => `CREATE INDEX ${AWKWARD_CASES_INDEX} ON cases (received_at) WHERE ${condition}`;
+
+/** The index as this version defines it, and as sqlite_master keeps its text. */
+export const AWKWARD_CASES_INDEX_SQL = indexSql(AWKWARD_FOR_EXPORT);
+
+/**
+ * The index as migration 7 made it, before the log had a to_person column (migration 9): a log
+ * upgraded from before 7 gets this one first, and then, once every migration has run, this
+ * version's (migrations.ts keepAwkwardCasesIndexCurrent).
+ */
+const AWKWARD_BEFORE_TO_PERSON = awkwardCondition(CSV_COPIED_TEXTS.filter((column) => column !== 'to_person'));
+export const AWKWARD_CASES_INDEX_SQL_OF_MIGRATION_7 = indexSql(AWKWARD_BEFORE_TO_PERSON);
+
+/**
+ * The condition that fits the log, and whether its index holds that condition: a log no worker of
+ * this version has upgraded (a reporting command opens it read-only) has no to_person column, and
+ * may have the index of migration 7.
+ */
+export function awkwardCasesCondition(db: Database): { condition: string; indexed: boolean } {
+  const condition = hasColumn(db, 'cases', 'to_person') ? AWKWARD_FOR_EXPORT : AWKWARD_BEFORE_TO_PERSON;
+  return { condition, indexed: storedAwkwardCasesIndexSql(db) === indexSql(condition) };
+}
 
 /** The awkward-cases index's text as the log keeps it in sqlite_master; undefined when it has none. */
 export function storedAwkwardCasesIndexSql(db: Database): string | undefined {

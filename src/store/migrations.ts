@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { AWKWARD_CASES_INDEX, AWKWARD_CASES_INDEX_SQL, storedAwkwardCasesIndexSql } from './awkward-cases.js';
+import { AWKWARD_CASES_INDEX, AWKWARD_CASES_INDEX_SQL, AWKWARD_CASES_INDEX_SQL_OF_MIGRATION_7, storedAwkwardCasesIndexSql } from './awkward-cases.js';
 import type { Reason } from '../core/classification.js';
 import { whyToPerson } from '../core/why-to-person.js';
 
@@ -157,7 +157,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
     version: 7,
     name: 'the cases the audit export cannot copy as stored',
     // Usually empty: see awkward-cases.ts. On an existing log SQLite reads every case once to build it.
-    sql: `${AWKWARD_CASES_INDEX_SQL};`,
+    sql: `${AWKWARD_CASES_INDEX_SQL_OF_MIGRATION_7};`,
   },
   {
     version: 8,

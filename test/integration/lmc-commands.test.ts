@@ -204,6 +204,16 @@ describe('audit', () => {
     expect(records.length).toBeGreaterThan(0);
   });
 
+  it('names why each case went to a person, as the report counts them, and null for the rest', async () => {
+    const result = await runCli(['audit', '--format', 'json', '--database', database]);
+    expect(result.code, result.stderr).toBe(0);
+    const records = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { caseId: string; status: string; toPerson: string | null });
+    const counts: Record<string, number> = {};
+    for (const record of records) if (record.toPerson !== null) counts[record.toPerson] = (counts[record.toPerson] ?? 0) + 1;
+    expect(counts).toEqual({ 'autonomy.approve': 2, urgent: 1 });
+    expect(records.filter((r) => r.toPerson === null).map((r) => r.status)).not.toContain('awaiting_approval');
+  });
+
   it('CSV opens in Excel (BOM, CRLF, one header) and parsed back equals the JSON data', async () => {
     const [csv, json] = await Promise.all([runCli(['audit', '--format', 'csv', '--database', database]), runCli(['audit', '--format', 'json', '--database', database])]);
     expect(csv.stdout.startsWith('\uFEFFcaseId,')).toBe(true);

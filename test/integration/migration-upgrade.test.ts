@@ -10,6 +10,22 @@ import { openDatabase } from '../../src/store/open-database.js';
 import { monthlyFigures } from '../../src/report/monthly-figures.js';
 import { renderMonthlyHtml } from '../../src/report/monthly-html.js';
 import { parseMonth } from '../../src/report/dates.js';
+import { auditJsonLine } from '../../src/report/audit-format.js';
+import { auditRows } from '../../src/report/audit-records.js';
+import { receivedRanges } from '../../src/report/audit-ranges.js';
+import { auditRangeBuilder } from '../../src/report/audit-sql.js';
+
+/** Each case's toPerson in the audit export, as the JavaScript formatter and the SQL lines print it (they must agree). */
+function exportedToPerson(db: Database.Database): Array<string | null> {
+  // The field alone: a line is spliced with the stored reasons, which this test's log holds as plain text once.
+  const toPerson = (line: string): string | null => JSON.parse(/"toPerson":(null|"(?:[^"\\]|\\.)*")/.exec(line)![1]!) as string | null;
+  const fromJs = [...auditRows(db)].map((row) => toPerson(auditJsonLine(row)));
+  const build = auditRangeBuilder(db, 'json');
+  const lines = [...receivedRanges(db, {}, 2)].map(build).filter((b): b is Buffer => b !== null).map((b) => b.toString('utf8')).join('');
+  const fromSql = lines.split('\n').filter(Boolean).map(toPerson);
+  expect(fromSql).toEqual(fromJs);
+  return fromJs;
+}
 
 /** A case log as a release of schema version `version` left it: its migrations applied, no case in it. */
 function logOfVersion(version: number): { file: string; old: Database.Database } {
@@ -93,6 +109,9 @@ describe('upgrading a log from schema version 8: why cases went to a person', ()
     readOnly.close();
     expect(before.toPerson).toBeNull();
     expect(renderMonthlyHtml(before, { title: 't', generatedAt: new Date(received) })).not.toContain('Sent to a person');
+    const readAgain = new Database(file, { readonly: true });
+    expect(exportedToPerson(readAgain)).toEqual([null, null, null, null, null]);
+    readAgain.close();
 
     const db = openDatabase(file);
     try {
@@ -112,6 +131,7 @@ describe('upgrading a log from schema version 8: why cases went to a person', ()
       ]);
       const html = renderMonthlyHtml(figures, { title: 't', generatedAt: new Date(received) });
       expect(html).toContain('<h2>Sent to a person, and why</h2>');
+      expect(exportedToPerson(db)).toEqual(['thresholds.secondRequest', 'urgent', 'sensitive:patient-died', 'category:shared_care_request', null]);
       expect(html).toContain('<td class="n" data-figure="to-person:urgent">1</td><td class="n" data-figure="to-person-waiting:urgent">1</td>');
     } finally {
       db.close();

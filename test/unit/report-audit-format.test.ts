@@ -13,6 +13,7 @@ const row: AuditSourceRow = {
   action: 'reply',
   confidence: 0.123456,
   status: 'replied',
+  to_person: 'sensitive:a "complaint", =formal',
   urgent: 0,
   dry_run: 1,
   subject: '=Bloods for 943 476 5919, "urgent"\nplease',

@@ -52,9 +52,9 @@ const CONFIDENCES = [0, -0, 0.9, 1, 0.123456, 0.0005, 0.0004999, 0.9995, 0.49999
 function caseLog(): Db {
   const db = openDatabase(':memory:');
   const insert = db.prepare(`INSERT INTO cases (id, message_key, message_id, received_at, from_address, organisation_id, organisation, subject, category,
-    action, confidence, status, dry_run, urgent, reasons, policy_version, policy_hash, reply_to_address, reply_message_id, replied_at, created_at, updated_at)
+    action, confidence, status, dry_run, urgent, reasons, policy_version, policy_hash, reply_to_address, reply_message_id, replied_at, to_person, created_at, updated_at)
     VALUES (@id, @key, @text, @received, @text2, 'org', @text3, @subject, @category, 'reply', @confidence, @status, @dry, @urgent, @reasons, @version, @hash,
-    @text4, @replyId, @replied, 0, 0)`);
+    @text4, @replyId, @replied, @toPerson, 0, 0)`);
   let n = 0;
   const pick = <T>(list: readonly T[], i: number): T => list[i % list.length]!;
   for (let i = 0; i < 600; i++) {
@@ -78,6 +78,7 @@ function caseLog(): Db {
       replyId: i % 4 === 0 ? null : `<r${i}${pick(TEXTS, i) ?? ''}>`,
       received: pick(TIMES, i),
       replied: i % 3 === 0 ? null : pick([...TIMES, 0], i + 2),
+      toPerson: i % 2 === 0 ? null : pick(TEXTS, i + 13),
     });
   }
   return db;
@@ -172,6 +173,9 @@ describe('a case with one awkward value among plain ones', () => {
     ['subject', 'ref 943-476-5919'],
     ['subject', 'after a NUL\0 943 476 5919'],
     ['subject', 'a NUL\0, then a comma'],
+    // Why the case went to a person: set when it first waits for one, after the index's test.
+    ...AWKWARD_TEXTS.map((value) => ['to_person', value] as [string, unknown]),
+    ['to_person', 'sensitive:complaint'],
   ];
   const plain = (i: number): Record<string, unknown> => ({
     id: 1000 + i,
@@ -191,6 +195,7 @@ describe('a case with one awkward value among plain ones', () => {
     reply_to_address: 'ward9@northmere.nhs.uk',
     reply_message_id: `<r${i}@x>`,
     replied_at: Date.UTC(2026, 0, 1) + i * 60_000 + 1000,
+    to_person: i % 2 === 0 ? null : 'thresholds.secondRequest',
     created_at: 0,
     updated_at: 0,
   });
@@ -211,6 +216,7 @@ describe('a case with one awkward value among plain ones', () => {
     for (let j = 0; j < 3; j++) insert.run(plain(i++));
     // A value made awkward later, by an update.
     db.prepare("UPDATE cases SET organisation = 'late, changed' WHERE message_key = 'k1'").run();
+    db.prepare("UPDATE cases SET to_person = 'sensitive:a \"rule\", later' WHERE message_key = 'k2'").run();
     return db;
   }
 
