@@ -1,7 +1,7 @@
 /**
  * The UK's civil time (Europe/London) without Intl. An Intl.DateTimeFormat loads ICU's locale and
  * time-zone data, 7-9 MB of the worker's peak memory in a dry run (issue 7: RSS < 150 MB;
- * BENCHMARKS.md), for the date in a reply and the working-hours check. Pure.
+ * docs/benchmark-history.md), for the date in a reply and the working-hours check. Pure.
  *
  * The rule is the UK's since 1996 (the Summer Time orders, matching the EU's directive): British
  * Summer Time, UTC+1, from 01:00 UTC on the last Sunday in March to 01:00 UTC on the last Sunday in

@@ -14,7 +14,7 @@ export function withMimeShapeProblems<M extends { parseProblems: string[] }>(raw
 /**
  * A string over 128 KB goes to V8's large-object space, in fresh memory each time: 1.2-1.5 ms for a
  * 280 KB message on the machines measured, against 0.04 ms for the same bytes as 64 KB pieces
- * (BENCHMARKS.md). A message with a PDF attachment is that size, so the message is read in pieces.
+ * (docs/benchmark-history.md). A message with a PDF attachment is that size, so the message is read in pieces.
  */
 const PIECE_BYTES = 64 * 1024;
 

@@ -8,7 +8,7 @@
  * Memory (issue 7: RSS < 150 MB): threads start lazily, on the first message, so a pass with nothing
  * to parse starts no isolate; each thread's young generation is kept small (resourceLimits), which a
  * thread allows and the main thread does not (its heap is sized by node's start-up flags). Parsing
- * stays in the thread, fast path included: measured (BENCHMARKS.md), parsing the fast-path messages
+ * stays in the thread, fast path included: measured (docs/benchmark-history.md), parsing the fast-path messages
  * in the main thread grew its heap by about 30 MB, more than the round trip saves. The thread loads
  * mailparser only for a message the fast path declines (parse-worker.ts); this module loads the
  * parser only for the in-thread fallback.

@@ -36,7 +36,7 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
   if (!options.readonly) {
     // A new log gets 16 KB pages (SQLite's default is 4 KB; an existing file keeps its own): the
     // LMC's whole-log export reads every row, and a quarter of the page reads made it 10-15% faster
-    // over a million cases (BENCHMARKS.md). Only an empty file takes it, before WAL is switched on.
+    // over a million cases (docs/benchmark-history.md). Only an empty file takes it, before WAL is switched on.
     db.pragma(`page_size = ${PAGE_SIZE}`);
     switchToWal(db);
     db.pragma('synchronous = NORMAL');

@@ -73,7 +73,7 @@ export const SENDS_IN_FLIGHT = 4;
  * Decided replies are handed to SMTP in groups: the cases, their `sending` and the replies accepted
  * meanwhile share one commit (each reply used to take three, at 0.5-1 ms of a live pass's main
  * thread each). A crash leaves every `sending` case to review, never out twice: usually at most
- * SENDS_IN_FLIGHT - 1 + REPLIES_PER_COMMIT of them (4 before). Measured (BENCHMARKS.md): groups of
+ * SENDS_IN_FLIGHT - 1 + REPLIES_PER_COMMIT of them (4 before). Measured (docs/benchmark-history.md): groups of
  * 8, or 8 in flight, were a few percent faster and left more cases to review in the crash test.
  */
 export const REPLIES_PER_COMMIT = 4;
@@ -85,7 +85,7 @@ export const REPLIES_PER_COMMIT = 4;
 const SEND_WAIT_WITH_WRITES_OPEN_MS = 200;
 /**
  * Fetched message sources waiting to be parsed, at most (one larger message may exceed it alone).
- * 4 MB: 8 MB cost about 5 MB more peak RSS for no measurable speed (BENCHMARKS.md).
+ * 4 MB: 8 MB cost about 5 MB more peak RSS for no measurable speed (docs/benchmark-history.md).
  */
 const SOURCE_BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 
