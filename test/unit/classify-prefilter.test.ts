@@ -65,7 +65,7 @@ async function corpusTexts(): Promise<string[]> {
     'Mycobacterium tuberculosis; had pulmonary TB in 2015; a contact of meningococcal disease; the meningococcal vaccine; measles as a child. A long lie; a sickle cell crisis; is febrile.',
     'Pain since this morning, for the last 6 hours; fast for 12 hours. He has threatened to kill himself; stockpiling. Trimethoprim while on methotrexate; given despite his penicillin allergy.',
     'The injury is inconsistent with the history given; severe hyponatraemia; she needs a blood transfusion; not opened his bowels for 7 days and is vomiting; a black toe; spreading redness.',
-    'Please increase his bisoprolol to 5 mg; grateful if you could titrate his ramipril; switch her from warfarin to apixaban 5 mg; please add in dapagliflozin; please increase the frequency of his bloods.',
+    'Please increase his bisoprolol to 5 mg; grateful if you could titrate his ramipril; switch her from warfarin to apixaban 5 mg; please add in dapagliflozin; please increase the frequency of his bloods. He will need a further supply of his apixaban; he requires no further prescriptions.',
     'A scaphoid fracture that was missed; complete heart block with a heart rate of 32; pulse was 68; severely dehydrated, has had no fluids for two days; lost weight and is very thirsty; not thirsty.',
   ];
   const letter = 'Thank you for seeing this patient in clinic today, please review the attached. '.repeat(40);
