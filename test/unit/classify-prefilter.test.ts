@@ -66,6 +66,10 @@ async function corpusTexts(): Promise<string[]> {
     'Pain since this morning, for the last 6 hours; fast for 12 hours. He has threatened to kill himself; stockpiling. Trimethoprim while on methotrexate; given despite his penicillin allergy.',
     'The injury is inconsistent with the history given; severe hyponatraemia; she needs a blood transfusion; not opened his bowels for 7 days and is vomiting; a black toe; spreading redness.',
     'Please increase his bisoprolol to 5 mg; grateful if you could titrate his ramipril; switch her from warfarin to apixaban 5 mg; please add in dapagliflozin; please increase the frequency of his bloods. He will need a further supply of his apixaban; he requires no further prescriptions.',
+    'Her lips and tongue swelled up; angioedema; no swelling of the lips. He took 20 paracetamol tablets; an overdose; the risk of overdose. She cut her arms; she has not cut herself; cannot keep herself safe.',
+    'Heavy bleeding with clots ten days after delivery; since the birth she has been hearing voices. Exposed to chickenpox; no known contact with shingles. A nosebleed that will not stop; INR 4.8 with bleeding; INR 2.5 with no bleeding.',
+    'Jaw claudication; no jaw claudication; suspected GCA. Sudden severe pain in his left testicle. Floppy and not feeding; not floppy. Sudden breathlessness; cannot complete sentences; peak flow is 40% of her best; BMI is now 13; BMI of 24.5.',
+    'On methotrexate, she has had a sore throat. Her son has taken her bank card. Headaches near the gas boiler. The foot is hot, red and swollen; an acute Charcot foot.',
     'A scaphoid fracture that was missed; complete heart block with a heart rate of 32; pulse was 68; severely dehydrated, has had no fluids for two days; lost weight and is very thirsty; not thirsty.',
   ];
   const letter = 'Thank you for seeing this patient in clinic today, please review the attached. '.repeat(40);

@@ -256,6 +256,23 @@ describe('gate 3: urgency overrides every request', () => {
     ['run out of insulin', 'He has run out of his insulin. Please issue a prescription.'],
     ['run out of epilepsy medication', 'She has run out of her epilepsy medication (levetiracetam). Please prescribe.'],
     ['adrenaline auto-injectors after anaphylaxis', 'He was seen in ED with anaphylaxis. Please prescribe two adrenaline auto-injectors.'],
+    ['lips and tongue swollen after ramipril (angioedema)', 'Her lips and tongue swelled up after the first dose of ramipril yesterday evening. Please arrange a repeat U&E in 2 weeks.'],
+    ['a sore throat on methotrexate', 'She is on methotrexate and has had a sore throat and mouth ulcers for three days. Please arrange an FBC.'],
+    ['jaw claudication (giant cell arteritis)', 'She describes a new headache with jaw claudication and scalp tenderness. Please arrange an ESR and CRP.'],
+    ['a sudden painful testicle', 'He has sudden severe pain in his left testicle since this afternoon. Please arrange an ultrasound.'],
+    ['a floppy baby, not feeding', 'Baby Amy (4 months) has been floppy and not feeding well today. Please arrange a follow-up weight check.'],
+    ['tablets taken last night', 'She took 20 paracetamol tablets last night and has not told anyone. Please arrange an LFT.'],
+    ['a bank card taken by her son', 'Her son has taken her bank card and she has no money for food. Please arrange a repeat FBC.'],
+    ['a hot, red, swollen foot', 'His right foot is hot, red and swollen, possibly an acute Charcot foot. Please arrange an X-ray of the foot.'],
+    ['a peak flow of 40% of her best', 'Her peak flow is 40% of her best and she cannot complete sentences. Please arrange spirometry in 6 weeks.'],
+    ['cut her arms, cannot keep herself safe', 'She cut her arms again last night and says she cannot keep herself safe. Please arrange a follow up appointment.'],
+    ['a BMI of 13', 'Her BMI is now 13 and she is fainting on standing. Please arrange U&E and bone profile.'],
+    ['heavy bleeding after delivery', 'She is having heavy bleeding with clots ten days after delivery. Please arrange an FBC.'],
+    ['strange beliefs since the birth', 'Since the birth she has been hearing her baby is evil and has not slept for three nights. Please arrange a TFT.'],
+    ['exposed to chickenpox on prednisolone', 'He is on prednisolone 40 mg and was exposed to chickenpox yesterday. Please arrange a repeat HbA1c.'],
+    ['a nosebleed that will not stop, INR 4.8', 'His INR is 4.8 and he has had a nosebleed that will not stop. Please arrange a repeat INR.'],
+    ['headaches near a gas boiler', 'The whole family have headaches and nausea that improve when they leave the house; they have a gas boiler. Please arrange an FBC.'],
+    ['sudden breathlessness and chest pain', 'He developed sudden breathlessness and sharp chest pain this morning. Please arrange a chest X-ray.'],
   ])('%s -> urgent_clinical (review)', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result).toMatchObject({ category: 'urgent_clinical', action: 'review' });
@@ -344,6 +361,24 @@ describe('gate 3: urgency overrides every request', () => {
     const base = { newText: 'Please could the practice arrange a repeat U&E in 2 weeks.' };
     const result = classify(message({ ...base, ...overrides }), policy, NOW);
     expect(result.category).toBe('blood_test_request');
+  });
+
+  it.each([
+    ['no lip swelling', 'There was no swelling of the lips or tongue. Please arrange a repeat U&E in 2 weeks.'],
+    ['no contact cp', 'No known contact with chickenpox. Please arrange a repeat FBC.'],
+    ['inr no bleed', 'His INR was 2.5 with no bleeding. Please arrange a repeat INR in 4 weeks.'],
+    ['no jaw', 'She has no jaw claudication. Please arrange a repeat ESR in 4 weeks.'],
+    ['bmi 32', 'His BMI is 32. Please arrange a repeat HbA1c in 3 months.'],
+    ['bmi 24 5', 'BMI of 24.5. Please arrange a repeat HbA1c in 3 months.'],
+    ['no sudden sob', 'No sudden breathlessness. Please arrange spirometry.'],
+    ['not cut', 'She has not cut herself since March. Please arrange a follow up appointment.'],
+    ['peak flow 90', 'Her peak flow is 90% of her best. Please arrange spirometry.'],
+    ['boiler ok', 'Her boiler has been serviced. Please arrange a repeat FBC.'],
+    ['mtx routine', 'She is on methotrexate 15 mg weekly. Please arrange an FBC and LFT every 3 months.'],
+  ])('%s: the request is answered as before (a near miss of the rules added in stop 24)', (_name, newText) => {
+    const result = classify(message({ newText }), policy, NOW);
+    expect(result.category).not.toBe('urgent_clinical');
+    expect(result.action).toBe('reply');
   });
 });
 
