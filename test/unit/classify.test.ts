@@ -386,6 +386,7 @@ describe('words that look like a request and are not one', () => {
   it.each([
     ['a repeat prescription to amend, and a blood pressure', 'Please stop his amlodipine and amend the repeat prescription accordingly, as his blood pressure has been low in clinic.'],
     ['results to send us', 'Please could you send us his most recent U&E results and a copy of his current medication list before his surgery next week.'],
+    ['B12 injections, a treatment the practice gives', 'Please arrange his B12 injections every 12 weeks at the practice.'],
   ])('%s: no automatic reply', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result.action).not.toBe('reply');
@@ -447,6 +448,7 @@ describe('sensitive subjects: a request a person must handle', () => {
     ['a supply not needed', "He won't need any further supplies. Please arrange a repeat U&E in 2 weeks."],
     ['a supply the hospital gave', "Two weeks' supply has been provided as TTO. Please arrange a repeat FBC in 1 week."],
     ['an annual review in clinic', 'We will see him for his annual review in clinic. Please arrange a repeat FBC in 1 week.'],
+    ['a B12 level', 'Please arrange FBC, ferritin, B12 and folate in 4 weeks.'],
     ['care shared with the district nurses', 'Care of his wound is shared with the district nurses. Please arrange a repeat CRP in 1 week.'],
     ['an appointment to change', 'Please could you change her appointment to next week and arrange a repeat U&E.'],
     ['a benign biopsy, a negative HIV test', 'The biopsy shows no malignancy and the HIV test was negative. Please arrange a repeat U&E in 2 weeks.'],
