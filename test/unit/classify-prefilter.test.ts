@@ -71,6 +71,8 @@ async function corpusTexts(): Promise<string[]> {
     'Jaw claudication; no jaw claudication; suspected GCA. Sudden severe pain in his left testicle. Floppy and not feeding; not floppy. Sudden breathlessness; cannot complete sentences; peak flow is 40% of her best; BMI is now 13; BMI of 24.5.',
     'On methotrexate, she has had a sore throat. Her son has taken her bank card. Headaches near the gas boiler. The foot is hot, red and swollen; an acute Charcot foot.',
     'Under the shared care agreement please arrange his FBC; monitoring will now be undertaken by the practice under the local enhanced service; his annual diabetic review; care of his wound is shared. His B12 injections every 12 weeks; a vitamin B12 loading dose; a B12 level.',
+    "I would suggest a repeat ECG; I'd also recommend a DEXA scan; I would suggest we see him in clinic. It may be worth referring her to dietetics; she would benefit from a referral to physiotherapy; he should also have an echocardiogram.",
+    'He will need his thyroid function monitored; he will need his INR checked at the anticoagulation clinic. A ferritin level would be helpful; no further blood tests would be helpful. It would be advisable for her to have a review; please also consider checking her vitamin D; we will consider referring him.',
     'A scaphoid fracture that was missed; complete heart block with a heart rate of 32; pulse was 68; severely dehydrated, has had no fluids for two days; lost weight and is very thirsty; not thirsty.',
   ];
   const letter = 'Thank you for seeing this patient in clinic today, please review the attached. '.repeat(40);
