@@ -44,7 +44,7 @@ export async function runDoctorChecks(options: DoctorOptions): Promise<CheckResu
     policy = loadPolicyAndTemplates(settings.POLICY_FILE, settings.TEMPLATES_DIR).policy;
     results.push(pass('Policy and templates', `${settings.POLICY_FILE} (version ${policy.data.policy.version}) and ${settings.TEMPLATES_DIR}`));
   } catch (error) {
-    results.push(fail('Policy and templates', firstLine(error), `run \`pcn-autoreply policy validate ${settings.POLICY_FILE}\` and correct what it lists (POLICY_FILE, TEMPLATES_DIR)`));
+    results.push(fail('Policy and templates', policyProblem(error), `run \`pcn-autoreply policy validate ${settings.POLICY_FILE}\` and correct what it lists (POLICY_FILE, TEMPLATES_DIR)`));
   }
 
   results.push(checkDatabase(settings.DATABASE_PATH));
@@ -187,6 +187,19 @@ async function checkSmtp(settings: Settings, token: AccessTokenGetter | undefine
   } finally {
     await sender.close();
   }
+}
+
+/**
+ * The policy loader's message lists each problem on lines of its own under a heading ("... has 2
+ * problem(s):"): the checklist shows one line, so the heading with the first problem and its fix.
+ */
+function policyProblem(error: unknown): string {
+  const lines = String((error as Error)?.message ?? error).split('\n');
+  const heading = lines[0]!;
+  const first = lines[1]?.trim();
+  if (!heading.endsWith(':') || !first || first.startsWith('(run:')) return heading;
+  const fix = lines[2]?.trim().startsWith('fix:') ? ` (${lines[2]!.trim()})` : '';
+  return `${heading} ${first.replace(/\s{2,}/g, '  ')}${fix}`;
 }
 
 function firstLine(error: unknown): string {

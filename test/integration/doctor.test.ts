@@ -104,6 +104,17 @@ describe('doctor', () => {
     expect(result.stdout).toMatch(/✗ SMTP login .*\n\s+fix: the SMTP server could not be reached: check SMTP_HOST, SMTP_PORT/);
   });
 
+  it('names what is wrong with the policy itself, not only that something is', async () => {
+    const missing = await doctor({ POLICY_FILE: path.join(workDir, 'no-such-policy.yaml') });
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/✗ Policy and templates: the policy .*no-such-policy\.yaml has 1 problem\(s\): .*no-such-policy\.yaml:1:1 +the policy file does not exist \(fix: /);
+
+    const misspelt = path.join(workDir, 'misspelt-policy.yaml');
+    fs.writeFileSync(misspelt, fs.readFileSync(path.join(REPO_ROOT, 'config/policy.example.yaml'), 'utf8').replace(/^limits:/m, 'limit:'));
+    const result = await doctor({ POLICY_FILE: misspelt });
+    expect(result.stdout).toMatch(/✗ Policy and templates: the policy .*misspelt-policy\.yaml has \d+ problem\(s\): .*misspelt-policy\.yaml:\d+:\d+ +\S*limit/);
+  });
+
   it('fails on missing settings without trying the servers', async () => {
     const result = await doctor({ IMAP_HOST: '' });
     expect(result.code).toBe(1);
