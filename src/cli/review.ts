@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatCaseTrace } from '../report/case-trace.js';
 import { auditTableHeader, auditTableLine } from '../report/audit-format.js';
 import { openCaseLog } from '../report/open-case-log.js';
-import { approveCase, reclassifyCase, rejectCase, ReviewRefusal, type ReviewContext } from '../report/review-actions.js';
+import { approvable, approveCase, reclassifyCase, rejectCase, ReviewRefusal, type ReviewContext } from '../report/review-actions.js';
 import { waitingCases } from '../report/review-queue.js';
 import { loadSettings, SettingsError, type Settings } from '../settings/load-settings.js';
 import { CaseStore, caseReference } from '../store/case-store.js';
@@ -66,9 +66,11 @@ export function register(program: Command): void {
     .argument('<id>', 'case reference or Message-ID')
     .option('--outbox <dir>', 'write the reply as an .eml file into this folder instead of sending it by SMTP')
     .action(async (id: string, options: ActionOptions) => {
-      const settings = settingsFor(options, !options.outbox);
-      await withReviewContext(settings, options, async (context) => {
-        const sender = createSender(settings, options.outbox);
+      // SMTP settings are asked for only once the case may be approved: "urgent, never answered"
+      // must not hide behind "SMTP_HOST is not set".
+      await withReviewContext(settingsFor(options, false), options, async (context) => {
+        approvable(context, id);
+        const sender = createSender(settingsFor(options, !options.outbox), options.outbox);
         try {
           const { row, response } = await approveCase(context, id, sender, options.note ?? null);
           process.stdout.write(`${caseReference(row.id)} replied to ${row.reply_to_address} (${response}).\n`);

@@ -44,7 +44,12 @@ function findWaiting(store: CaseStore, id: string, verb: string): CaseRow {
  * review|awaiting_approval -> sending (compare-and-set) -> replied. If two people approve at the
  * same moment only one wins the compare-and-set, so the reply goes out once.
  */
-export async function approveCase(context: ReviewContext, id: string, sender: ReplySender, note: string | null): Promise<{ row: CaseRow; response: string }> {
+/**
+ * The waiting case approval would answer, and where; a ReviewRefusal when it may not be approved
+ * (urgent, not a category the policy answers, not a listed hospital). Checked before anything is
+ * needed to send, so a refusal is what the person hears first.
+ */
+export function approvable(context: ReviewContext, id: string): { row: CaseRow; recipient: string } {
   const { store, policy } = context;
   const row = findWaiting(store, id, 'approved');
   const ref = caseReference(row.id);
@@ -59,6 +64,13 @@ export async function approveCase(context: ReviewContext, id: string, sender: Re
   if (!recipient || !isHospitalAddress(recipient, policy)) {
     throw new ReviewRefusal(`${ref} would be answered to ${recipient ?? 'nobody'}, which is not a listed hospital address; replies only go to listed hospitals`);
   }
+  return { row, recipient };
+}
+
+export async function approveCase(context: ReviewContext, id: string, sender: ReplySender, note: string | null): Promise<{ row: CaseRow; response: string }> {
+  const { store } = context;
+  const { row, recipient } = approvable(context, id);
+  const ref = caseReference(row.id);
   const reply = row.reply_message_id && row.reply_text ? storedReply(row, context.mailFrom) : renderForCase(context, row, recipient);
   const fresh = !(row.reply_message_id && row.reply_text);
   const won = store.transition(row.id, 'sending', context.clock().getTime(), {

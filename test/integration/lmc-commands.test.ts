@@ -90,6 +90,14 @@ describe('review queue', () => {
     expect(rowOf(9).status).toBe('review');
   });
 
+  it('refuses an urgent case before it asks for any SMTP setting', async () => {
+    const result = await runCli(['review', 'approve', 'PCN-000009', '--database', database, '--policy', policy], {});
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/urgent clinical message/);
+    expect(result.stderr).not.toMatch(/SMTP/);
+    expect(rowOf(9).status).toBe('review');
+  });
+
   it('two approvals at the same moment send the reply once', async () => {
     const approve = (by: string) => runCli(['review', 'approve', 'PCN-000004', '--by', by, '--database', database, '--policy', policy], smtpEnv());
     const results = await Promise.all([approve('alice'), approve('bob')]);
