@@ -92,7 +92,11 @@ export function loadPolicyText(text: string, file: string, options: LoadPolicyOp
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...schemaProblems(issue, locator));
-    // Semantic checks on a half-valid document would mostly repeat the schema's complaints.
+    // The semantic checks need a valid document, and on a half-valid one would mostly repeat the
+    // schema's complaints; the expressions and the templates are checked anyway, each on its own,
+    // so one misspelt key does not hide a broken pattern until the next round of fixes.
+    const flagged = parsed.error.issues.map((issue) => formatPath(issue.path.filter((s): s is PathSegment => typeof s !== 'symbol')));
+    problems.push(...standaloneProblems(raw, locator, options.templatesDir ?? DEFAULT_TEMPLATES_DIR, flagged));
     return { policy: null, problems, warnings };
   }
   const data = parsed.data;
@@ -540,32 +544,13 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
       return;
     }
     const source = hasPhrase ? phraseSource(rule.phrase!) : rule.pattern!;
-    let regex: RegExp;
-    let global: RegExp;
-    try {
-      regex = new RegExp(source, 'i');
-      global = new RegExp(source, 'gi');
-    } catch (error) {
-      problems.push(
-        locator.at([...path, 'pattern'], `the regular expression does not compile: ${(error as Error).message}`, 'fix the expression (escape ( ) [ ] . ? * + with a backslash when you mean the character), or use phrase: for plain words'),
-      );
+    const problem = expressionProblem(source, rule.id, hasPhrase ? 'phrase' : 'pattern', path, locator);
+    if (problem) {
+      problems.push(problem);
       return;
     }
-    if (regex.test('')) {
-      problems.push(locator.at([...path, hasPhrase ? 'phrase' : 'pattern'], `rule ${rule.id} matches empty text, so it would fire on every message`, 'make the expression require at least one word'));
-      return;
-    }
-    const nested = hasPattern ? nestedRepetitions(source) : [];
-    if (nested.length > 0 && backtracksCatastrophically(source, 'i')) {
-      problems.push(
-        locator.at(
-          [...path, 'pattern'],
-          `rule ${rule.id} can take minutes or hours to give up on an ordinary sentence, because ${nested[0]} repeats something that itself repeats: the worker would stop on such a message`,
-          'repeat either the inner part or the group, not both (for example ([a-z]+ ?)+ can be written [a-z ]+), or use phrase: for plain words',
-        ),
-      );
-      return;
-    }
+    const regex = new RegExp(source, 'i');
+    const global = new RegExp(source, 'gi');
     const requiredSets = mostTellingFirst(requiredLiteralSets(source));
     const requiredIds = requiredSets.map((set) => set.map((literal) => literals.idOf(literal)));
     const reach = maxReach(source);
@@ -589,6 +574,80 @@ function compileRules(rules: readonly Rule[], base: PathSegment[], locator: Loca
   return compiled;
 }
 
+/** Why a rule's expression cannot be used (does not compile, matches empty text, backtracks without end), or null. */
+function expressionProblem(source: string, id: string, field: 'phrase' | 'pattern', path: PathSegment[], locator: Locator): PolicyProblem | null {
+  let regex: RegExp;
+  try {
+    regex = new RegExp(source, 'i');
+  } catch (error) {
+    // V8 repeats the whole expression in its message ("Invalid regular expression: /.../i: Unterminated
+    // group"); the location already says which one, so only the reason is kept.
+    const reason = (error as Error).message.replace(/^Invalid regular expression: \/[\s\S]*\/[a-z]*: /, '');
+    return locator.at([...path, 'pattern'], `the regular expression does not compile: ${reason}`, 'fix the expression (escape ( ) [ ] . ? * + with a backslash when you mean the character), or use phrase: for plain words');
+  }
+  if (regex.test('')) {
+    return locator.at([...path, field], `rule ${id} matches empty text, so it would fire on every message`, 'make the expression require at least one word');
+  }
+  const nested = field === 'pattern' ? nestedRepetitions(source) : [];
+  if (nested.length > 0 && backtracksCatastrophically(source, 'i')) {
+    return locator.at(
+      [...path, 'pattern'],
+      `rule ${id} can take minutes or hours to give up on an ordinary sentence, because ${nested[0]} repeats something that itself repeats: the worker would stop on such a message`,
+      'repeat either the inner part or the group, not both (for example ([a-z]+ ?)+ can be written [a-z ]+), or use phrase: for plain words',
+    );
+  }
+  return null;
+}
+
+/**
+ * On a document the schema refused: every rule's expression and every reply template, checked as
+ * the full load would, wherever the document has them and the schema did not already complain
+ * there. Nothing else can be judged until the document has the right shape.
+ */
+function standaloneProblems(raw: unknown, locator: Locator, templatesDir: string, flagged: readonly string[]): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const already = (path: PathSegment[]): boolean => {
+    const here = formatPath(path);
+    return flagged.some((p) => p === here || p.startsWith(`${here}.`) || p.startsWith(`${here}[`));
+  };
+  const ruleList = (list: unknown, base: PathSegment[]): void => {
+    if (!Array.isArray(list)) return;
+    list.forEach((rule: unknown, index) => {
+      const path = [...base, index];
+      if (!isRecord(rule) || already(path)) return;
+      const id = typeof rule.id === 'string' ? rule.id : `#${index + 1}`;
+      const problem =
+        typeof rule.pattern === 'string' && rule.phrase === undefined
+          ? expressionProblem(rule.pattern, id, 'pattern', path, locator)
+          : typeof rule.phrase === 'string' && rule.pattern === undefined && rule.phrase.trim() !== ''
+            ? expressionProblem(phraseSource(rule.phrase), id, 'phrase', path, locator)
+            : null;
+      if (problem) problems.push(problem);
+    });
+  };
+  if (!isRecord(raw)) return problems;
+  if (isRecord(raw.categories)) {
+    for (const [id, category] of Object.entries(raw.categories)) {
+      if (!isRecord(category)) continue;
+      ruleList(category.rules, ['categories', id, 'rules']);
+      ruleList(category.cancel, ['categories', id, 'cancel']);
+      const templatePath: PathSegment[] = ['categories', id, 'template'];
+      if (typeof category.template === 'string' && !already(templatePath)) problems.push(...checkTemplates(category.template, templatesDir, locator, templatePath));
+    }
+  }
+  for (const section of ['urgency', 'sensitive'] as const) {
+    const value = raw[section];
+    if (!isRecord(value)) continue;
+    ruleList(value.rules, [section, 'rules']);
+    ruleList(value.cancel, [section, 'cancel']);
+  }
+  return problems;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * Keep the literal sets that are cheap to test and likely to rule a rule out: a few longish
  * words. Long lists or one-letter literals cost more String#includes calls than they save.
@@ -608,6 +667,16 @@ function checkDuplicateRuleIds(rules: Array<{ r: Rule; path: PathSegment[] }>, l
 }
 
 // --- templates -----------------------------------------------------------------------------
+
+/**
+ * Handlebars puts what it expected on the last line of a parse error ("Parse error on line 7:",
+ * the line, a caret, "Expecting 'CLOSE', got 'EOF'"): one line with both says where and what.
+ */
+function handlebarsMessage(error: unknown): string {
+  const lines = String((error as Error)?.message ?? error).split('\n').map((line) => line.trim()).filter(Boolean);
+  const expecting = lines.length > 1 ? lines.find((line) => /^Expecting\b/.test(line)) : undefined;
+  return expecting ? `${lines[0]!.replace(/:$/, '')}: ${expecting}` : lines[0] ?? 'unknown error';
+}
 
 function checkTemplates(name: string, templatesDir: string, locator: Locator, path: PathSegment[]): PolicyProblem[] {
   if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) {
@@ -633,7 +702,7 @@ function checkTemplates(name: string, templatesDir: string, locator: Locator, pa
       // Render once: a missing partial or a broken helper only fails at render time.
       render(SAMPLE_CONTEXT);
     } catch (error) {
-      problems.push(locator.at(path, `template ${file} does not compile: ${(error as Error).message.split('\n')[0]}`, 'fix the handlebars syntax (every {{#if}} needs its {{/if}}; partials are {{> name}} from templates/partials)'));
+      problems.push(locator.at(path, `template ${file} does not compile: ${handlebarsMessage(error)}`, 'fix the handlebars syntax (every {{#if}} needs its {{/if}}; partials are {{> name}} from templates/partials)'));
     }
   }
   return problems;

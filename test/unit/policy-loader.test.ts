@@ -100,9 +100,35 @@ describe('policy problems: every one located with path, message and fix', () => 
     expect(problem!.fix).toContain('did you mean "urgentLine"');
   });
 
-  it('reports a template that does not compile', () => {
+  it('reports a template that does not compile, with what handlebars expected', () => {
     const problems = problemsOf(exampleText, { templatesDir: fixture('templates-broken') });
-    expect(problems.some((p) => /blood-test-request\.txt\.hbs does not compile/.test(p.message))).toBe(true);
+    const problem = problems.find((p) => /blood-test-request\.txt\.hbs does not compile/.test(p.message));
+    expect(problem?.message).toMatch(/Parse error on line \d+: Expecting .*, got 'EOF'$/);
+  });
+
+  it('names the reason a pattern does not compile, not the whole expression again', () => {
+    const [problem] = problemsOf(mutated("pattern: '\\b(formal complaint", "pattern: '\\b((formal complaint")).filter((p) => p.path === 'sensitive.rules[1].pattern');
+    expect(problem?.message).toBe('the regular expression does not compile: Unterminated group');
+  });
+
+  it('a misspelt key does not hide a broken pattern or a missing template until the next round', () => {
+    const text = mutated('    autonomy: auto\n', '    autonomoy: auto\n')
+      .replace("pattern: '\\b(formal complaint", "pattern: '\\b((formal complaint")
+      .replace('template: fit-note-request', 'template: fitnote');
+    const problems = problemsOf(text);
+    expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      expect.stringMatching(/^categories\.\w+\.autonomoy: unknown key "autonomoy"$/),
+      expect.stringMatching(/^categories\.fit_note_request\.template: template file .*fitnote\.txt\.hbs is missing$/),
+      expect.stringMatching(/^categories\.fit_note_request\.template: template file .*fitnote\.html\.hbs is missing$/),
+      'sensitive.rules[1].pattern: the regular expression does not compile: Unterminated group',
+    ]);
+    for (const problem of problems) expect(problem.line, problem.path).toBeGreaterThan(1);
+  });
+
+  it('a rule the schema already refused is not reported twice', () => {
+    const text = mutated("      - id: amber-drug\n        pattern: '", "      - id: amber-drug\n        wieght: 2\n        pattern: '((");
+    const problems = problemsOf(text).filter((p) => p.path.startsWith('categories.shared_care_request.rules[3]'));
+    expect(problems.map((p) => p.message)).toEqual(['unknown key "wieght"']);
   });
 });
 
