@@ -34,6 +34,10 @@ export interface PreparedPass {
 export async function preparePass(options: PassCommandOptions, env: NodeJS.ProcessEnv = process.env): Promise<PreparedPass> {
   const source = parseSourceOption(options.source);
   const dryRun = Boolean(options.dryRun);
+  if (dryRun && options.outbox) {
+    // Silently ignored, it would leave an administrator looking for files that never come.
+    throw new UserError('--outbox and --dry-run do not go together: a dry run writes no replies anywhere, it logs each one with its case (list them with "audit --status would_reply", read one with "why PCN-000123")');
+  }
   const outbox = options.outbox ?? (source.kind === 'dir' && !dryRun ? 'data/outbox' : undefined);
   let settings: Settings;
   try {

@@ -59,3 +59,16 @@ describe('pcn-autoreply policy validate', () => {
     expect(out[4]).toBe(`${file}: 2 problems`);
   });
 });
+
+describe('pcn-autoreply once', () => {
+  it('refuses --outbox with --dry-run, saying where the would-be replies are, and touches nothing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'once-'));
+    const database = path.join(dir, 'cases.sqlite');
+    const outbox = path.join(dir, 'outbox');
+    const args = ['once', '--dry-run', '--outbox', outbox, '--source', `dir:${path.join(REPO_ROOT, 'data/sample-inbox')}`, '--policy', path.join(REPO_ROOT, 'config/policy.example.yaml'), '--database', database];
+    const result = await runCli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--outbox and --dry-run do not go together: .*"audit --status would_reply".*"why PCN-000123"/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
