@@ -72,11 +72,7 @@ export function loadPolicyText(text: string, file: string, options: LoadPolicyOp
   const problems: PolicyProblem[] = [];
   const warnings: PolicyProblem[] = [];
 
-  for (const error of doc.errors) {
-    problems.push(
-      locator.atOffset(error.pos[0], '', yamlMessage(error.code, error.message), yamlFix(error.code)),
-    );
-  }
+  problems.push(...yamlSyntaxProblems(doc, locator, lineCounter));
   problems.push(...unsafeYaml(doc, locator));
   if (problems.length > 0) return { policy: null, problems, warnings };
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
@@ -142,7 +138,7 @@ function unsafeYaml(doc: Document, locator: Locator): PolicyProblem[] {
       problems.push(
         locator.atOffset(
           node.range?.[0] ?? 0,
-          '',
+          locator.pathAtOffset(node.range?.[0] ?? 0),
           `YAML alias *${node.source} is not allowed in a policy file`,
           'write the value out in full; aliases and anchors are refused because nested aliases can expand into huge documents ("billion laughs")',
         ),
@@ -151,7 +147,7 @@ function unsafeYaml(doc: Document, locator: Locator): PolicyProblem[] {
     Pair(_key, pair) {
       if (isScalar(pair.key) && pair.key.value === '<<') {
         problems.push(
-          locator.atOffset(pair.key.range?.[0] ?? 0, '', 'YAML merge key << is not allowed in a policy file', 'write the merged keys out in full'),
+          locator.atOffset(pair.key.range?.[0] ?? 0, locator.pathAtOffset(pair.key.range?.[0] ?? 0), 'YAML merge key << is not allowed in a policy file', 'write the merged keys out in full'),
         );
       }
     },
@@ -160,13 +156,48 @@ function unsafeYaml(doc: Document, locator: Locator): PolicyProblem[] {
       problems.push(
         locator.atOffset(
           tagOffset(node),
-          '',
+          locator.pathAtOffset(tagOffset(node)),
           `YAML tag ${node.tag} is not allowed in a policy file`,
           'remove the tag (anything starting with ! or !!): a policy holds plain text, numbers, lists and mappings only, never code or references to other files',
         ),
       );
     },
   });
+  return problems;
+}
+
+/**
+ * The parser's errors, each placed in the field it falls in. One slip (a tab, a lost colon) makes
+ * the parser stumble on the lines after it too: an error within two lines of the one before is
+ * left out, and the first says so, so the administrator fixes one thing and runs the check again.
+ */
+function yamlSyntaxProblems(doc: Document, locator: Locator, lineCounter: LineCounter): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  let lastLine = -Infinity;
+  let lastSyntax: PolicyProblem | null = null;
+  let followers = 0;
+  const noteFollowers = (): void => {
+    if (lastSyntax && followers > 0) lastSyntax.fix += `. ${followers} more YAML error${followers === 1 ? '' : 's'} just after this line ${followers === 1 ? 'was' : 'were'} left out: such errors usually follow from this one; run the check again once it is fixed`;
+  };
+  for (const error of [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])) {
+    const { line } = lineCounter.linePos(error.pos[0]);
+    const problem = locator.atOffset(error.pos[0], locator.pathAtOffset(error.pos[0]), yamlMessage(error.code, error.message), yamlFix(error.code, error.message));
+    if (error.code === 'DUPLICATE_KEY') {
+      problems.push(problem);
+      continue;
+    }
+    if (line <= lastLine + 2) {
+      followers++;
+      lastLine = line;
+      continue;
+    }
+    noteFollowers();
+    problems.push(problem);
+    lastSyntax = problem;
+    followers = 0;
+    lastLine = line;
+  }
+  noteFollowers();
   return problems;
 }
 
@@ -179,8 +210,10 @@ function yamlMessage(code: string, message: string): string {
   return `YAML syntax: ${message.split('\n')[0]}`;
 }
 
-function yamlFix(code: string): string {
+function yamlFix(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return 'keep one of the two entries (YAML would silently keep only one)';
+  if (code === 'TAB_AS_INDENT') return 'indent with spaces, not a tab (some editors insert a tab when you press the Tab key)';
+  if (code === 'MISSING_CHAR' && /quote/i.test(message)) return 'close the quote: a value that starts with \' or " must end with the same mark (inside \'single quotes\' write an apostrophe as \'\')';
   if (code === 'BAD_INDENT' || code === 'MISSING_CHAR') return 'check the indentation (spaces only, the same depth for keys of one mapping) and that each key ends with a colon';
   if (code === 'BLOCK_AS_IMPLICIT_KEY' || code === 'MULTILINE_IMPLICIT_KEY') return 'a key must fit on one line and end with a colon; check the line above for a missing colon or quote';
   return 'fix the YAML syntax at this position; quote values that contain ": " or start with special characters';
@@ -196,6 +229,31 @@ class Locator {
   atOffset(offset: number, path: string, message: string, fix: string): PolicyProblem {
     const { line, col } = this.lineCounter.linePos(offset);
     return { file: this.file, line, column: col, path, message, fix };
+  }
+
+  /** The field the text at `offset` belongs to (`limits.maxAgeDays`), or '' outside any (shown as "(top level)"). */
+  pathAtOffset(offset: number): string {
+    const path: PathSegment[] = [];
+    let node: unknown = this.doc.contents;
+    for (;;) {
+      let inner: { segment: PathSegment; node: unknown } | null = null;
+      if (isMap(node)) {
+        for (const pair of node.items) {
+          const start = rangeStart(pair.key);
+          const end = rangeEnd(pair.value) ?? rangeEnd(pair.key);
+          if (start !== undefined && end !== undefined && start <= offset && offset <= end && isScalar(pair.key)) inner = { segment: String(pair.key.value), node: pair.value };
+        }
+      } else if (isSeq(node)) {
+        node.items.forEach((item, index) => {
+          const start = rangeStart(item);
+          const end = rangeEnd(item);
+          if (start !== undefined && end !== undefined && start <= offset && offset <= end) inner = { segment: index, node: item };
+        });
+      }
+      if (!inner) return path.length === 0 ? '' : formatPath(path);
+      path.push((inner as { segment: PathSegment }).segment);
+      node = (inner as { node: unknown }).node;
+    }
   }
 
   /** Problem at the node for `path`; with `key`, at that key inside the mapping at `path`. */
@@ -229,6 +287,13 @@ class Locator {
 function rangeStart(node: unknown): number | undefined {
   if (isPair(node)) return rangeStart(node.key);
   if (isNode(node)) return node.range?.[0];
+  return undefined;
+}
+
+/** Where a node's value ends (comments after it excluded), for finding the field an offset falls in. */
+function rangeEnd(node: unknown): number | undefined {
+  if (isPair(node)) return rangeEnd(node.value) ?? rangeEnd(node.key);
+  if (isNode(node)) return node.range?.[1];
   return undefined;
 }
 

@@ -148,9 +148,26 @@ describe('YAML that is unsafe or broken is refused', () => {
     expect(problem!.line).toBeGreaterThan(0);
   });
 
+  it('a tab used as indentation: one problem, in the field it is in, saying so, not a cascade of parser errors', () => {
+    const text = mutated('  maxAgeDays: 14\n', '\tmaxAgeDays: 14\n');
+    const problems = problemsOf(text);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ line: text.split('\n').findIndex((l) => l.startsWith('\tmaxAgeDays')) + 1, path: 'limits' });
+    expect(problems[0]!.message).toMatch(/Tabs are not allowed/);
+    expect(problems[0]!.fix).toMatch(/^indent with spaces, not a tab .*\. \d+ more YAML errors? just after this line (was|were) left out/);
+  });
+
+  it('two slips far apart are both reported, each in its own field', () => {
+    const text = mutated("  lmc: Rivermarsh LMC\n", "  lmc: 'Rivermarsh LMC\n").replace('  maxAgeDays: 14\n', '\tmaxAgeDays: 14\n');
+    const problems = problemsOf(text);
+    expect(problems.map((p) => p.path)).toEqual(['identity.lmc', 'limits']);
+    expect(problems[0]!.fix).toMatch(/^close the quote/);
+  });
+
   it('refuses both tags in evil.yaml and never runs them', () => {
     const tags = loadPolicyFile(fixture('evil.yaml')).problems.filter((p) => /tag/.test(p.message));
     expect(tags.map((p) => p.line)).toEqual([3, 4]);
+    expect(tags.map((p) => p.path)).toEqual(['policy.version', 'policy.approvedBy']);
   });
 
   it('refuses merge keys', () => {
