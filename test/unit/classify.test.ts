@@ -256,6 +256,8 @@ describe('gate 3: urgency overrides every request', () => {
     ['run out of insulin', 'He has run out of his insulin. Please issue a prescription.'],
     ['run out of epilepsy medication', 'She has run out of her epilepsy medication (levetiracetam). Please prescribe.'],
     ['adrenaline auto-injectors after anaphylaxis', 'He was seen in ED with anaphylaxis. Please prescribe two adrenaline auto-injectors.'],
+    ['a bruise not fully explained in a child', 'The child attended with a bruise on the cheek that was not fully explained. Please could the practice arrange an FBC and clotting screen.'],
+    ['burns with no explanation given', 'No explanation was given for the burns on his hand. Please arrange a repeat FBC.'],
     ['lips and tongue swollen after ramipril (angioedema)', 'Her lips and tongue swelled up after the first dose of ramipril yesterday evening. Please arrange a repeat U&E in 2 weeks.'],
     ['a sore throat on methotrexate', 'She is on methotrexate and has had a sore throat and mouth ulcers for three days. Please arrange an FBC.'],
     ['jaw claudication (giant cell arteritis)', 'She describes a new headache with jaw claudication and scalp tenderness. Please arrange an ESR and CRP.'],
@@ -375,7 +377,8 @@ describe('gate 3: urgency overrides every request', () => {
     ['peak flow 90', 'Her peak flow is 90% of her best. Please arrange spirometry.'],
     ['boiler ok', 'Her boiler has been serviced. Please arrange a repeat FBC.'],
     ['mtx routine', 'She is on methotrexate 15 mg weekly. Please arrange an FBC and LFT every 3 months.'],
-  ])('%s: the request is answered as before (a near miss of the rules added in stop 24)', (_name, newText) => {
+    ['an injury explained', 'The bruise was explained by a fall from his bike, witnessed by his teacher. Please arrange an FBC.'],
+  ])('%s: the request is answered as before (a near miss of the urgency rules added in stops 24 and 25)', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
     expect(result.category).not.toBe('urgent_clinical');
     expect(result.action).toBe('reply');
@@ -439,6 +442,14 @@ describe('sensitive subjects: a request a person must handle', () => {
     ['a test that would be helpful', 'Please refer him on to the sleep clinic. A ferritin level would be helpful.', 'further-work-suggested', 'onward_referral_request'],
     ['a check it would be advisable to have', 'Please prescribe dapagliflozin 10 mg daily. It would be advisable for her to have a review of her renal function in a month.', 'further-work-suggested', 'prescribing_request'],
     ['a test to consider', 'Please prescribe alendronic acid 70 mg weekly. Please also consider checking her vitamin D.', 'further-work-suggested', 'prescribing_request'],
+    ['a treatment to consider', 'New AF, CHA2DS2-VASc 4, not anticoagulated. Please review and consider anticoagulation, and arrange a repeat TFT.', 'further-work-suggested', 'blood_test_request'],
+    ['a home visit asked too', 'He is now housebound. Please could the GP arrange a home visit to review him and arrange his bloods.', 'practice-own-care-asked', 'blood_test_request'],
+    ['the GP asked to see her at home', 'Please could the GP see her at home next week and arrange a repeat U&E.', 'practice-own-care-asked', 'blood_test_request'],
+    ["a child's immunisations asked too", 'Please arrange his 12-month immunisations at the practice and a repeat FBC.', 'practice-own-care-asked', 'blood_test_request'],
+    ["an entry on the practice's register", 'Please add him to your palliative care register and arrange a repeat U&E in one week.', 'practice-own-care-asked', 'blood_test_request'],
+    ['a resuscitation decision to discuss', 'A DNACPR decision was made on the ward. Please could you discuss this with the family and arrange his repeat bloods.', 'resuscitation-decision', 'blood_test_request'],
+    ['driving advice to give', 'He has had a first seizure; please arrange his bloods and remind him to inform the DVLA.', 'driving-advice', 'blood_test_request'],
+    ['a request for another patient', 'Mr Brown attended with his wife, who is also registered with you. Please could you arrange a repeat U&E for her as she mentioned feeling tired.', 'another-patient', 'blood_test_request'],
     ['a complaint to an MP', 'The family are unhappy with his care and have contacted their MP. Please could you arrange a repeat FBC.', 'complaint', 'blood_test_request'],
     ['mental capacity', 'Mrs Knight lacks capacity to consent. Please could you arrange a best interests meeting and refer her for a DoLS assessment.', 'capacity-legal', 'onward_referral_request'],
     ['a reactive HIV test', "Ms Grey's HIV test from clinic was reactive. Please could you let her know the result.", 'new-positive-test', 'results_followup_request'],
@@ -468,6 +479,13 @@ describe('sensitive subjects: a request a person must handle', () => {
     ['a referral the hospital will consider', 'Please arrange a repeat B12 level. We will consider referring him to the memory clinic once it is back.'],
     ['no further tests suggested', 'Please prescribe mebeverine 135 mg three times a day. No further blood tests would be helpful at this stage.'],
     ['a follow-up with the hospital', 'Please arrange an HbA1c in 3 months. She should have a follow-up with us afterwards.'],
+    ['a visit by the hospital at home team', 'Our hospital at home team will see him at home tomorrow. Please arrange a repeat U&E in one week.'],
+    ['a home visit the hospital arranges', 'We will arrange a home visit by the community therapy team. Please arrange a repeat FBC in 2 weeks.'],
+    ['a vaccine already given', 'He had his flu vaccine last week. Please arrange a repeat FBC in 2 weeks.'],
+    ['a register he is already on', 'He is already on the palliative care register. Please arrange a repeat U&E in one week.'],
+    ['a driving restriction the hospital advised', 'He works as an HGV driver and cannot return to work (DVLA: must not drive an HGV for at least 6 weeks). Please could the GP provide a fit note for 6 weeks.'],
+    ["a relative who is not a patient's request", 'His wife is a nurse and will help with his medicines. Please arrange a repeat U&E in 2 weeks.'],
+    ['a treatment the hospital will consider', 'We will consider starting anticoagulation in clinic. Please arrange a repeat TFT.'],
     ['no sensitive subject', 'Please could the practice arrange a repeat U&E in 2 weeks.'],
   ])('%s: answered as before', (_name, newText) => {
     const result = classify(message({ newText }), policy, NOW);
