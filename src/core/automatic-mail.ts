@@ -22,9 +22,22 @@ export function automaticMailReasons(h: MessageHeaders): Reason[] {
   // Exchange sets this on its own automatic mail (out-of-office, recall, delivery notices).
   const suppress = header('x-auto-response-suppress')[0];
   if (suppress !== undefined) add('exchange.x-auto-response-suppress', 'Exchange marks this message as one not to be answered', `X-Auto-Response-Suppress: ${suppress}`);
-  const precedence = header('precedence')[0];
-  if (precedence !== undefined && /^(bulk|list|junk)$/i.test(precedence.trim())) {
+  // Every Precedence header, by its first word: "bulk (mass mailing)" is bulk, and a message with
+  // "normal" and then "bulk" is bulk too.
+  const precedence = header('precedence').find((value) => /^\s*(bulk|list|junk|auto_reply)\b/i.test(value));
+  if (precedence !== undefined) {
     add('rfc3834.precedence', 'Precedence header marks bulk or list mail', `Precedence: ${precedence}`);
+  }
+  // Headers autoresponders, bounce generators and mail loops add outside RFC 3834 (X-Autoreply,
+  // X-Autorespond, X-Auto-Generated; X-Failed-Recipients on bounces; X-Loop; Feedback-ID on bulk
+  // mail). Exchange's X-MS-Exchange-Inbox-Rules-Loop is not one: a person's letter redirected by an
+  // inbox rule carries it too, and must still be read.
+  for (const name of OTHER_AUTOMATIC_HEADERS) {
+    const value = header(name).find((v) => !/^\s*(no|false|0)\s*$/i.test(v));
+    if (value !== undefined) {
+      add('automatic-header', 'a header that automatic mail carries (an autoresponder, a bounce or a mail loop)', `${name}: ${value}`);
+      break;
+    }
   }
   // RFC 2369 / 2919 list headers: mailing lists and newsletters.
   for (const name of ['list-id', 'list-unsubscribe', 'list-post', 'list-help']) {
@@ -45,14 +58,26 @@ export function automaticMailReasons(h: MessageHeaders): Reason[] {
   const from = h.from?.address ?? '';
   const local = from.split('@')[0] ?? '';
   if (/^(mailer-daemon|postmaster)$/i.test(local)) add('rfc3834.daemon-sender', 'sent by a mail system (MAILER-DAEMON / postmaster)', from, 'sender');
-  else if (/^(no-?reply|do-?not-?reply|donotreply|no_reply|noreply[._-].*|.*[._-]no-?reply)$/i.test(local)) {
+  else if (NO_REPLY_LOCAL_PART.test(local)) {
     add('noreply-sender', 'sent from a no-reply address', from, 'sender');
   }
-  if (/^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|out of (the )?office|autoreply|undeliverable|delivery status notification|mail delivery (failed|failure|system)|read:|not read:|returned mail|recall:)/i.test(h.subject)) {
+  if (AUTOMATIC_SUBJECT.test(h.subject)) {
     add('subject.automatic-reply', 'the subject is that of an automatic reply or delivery report', h.subject, 'subject');
   }
   return reasons;
 }
+
+export const OTHER_AUTOMATIC_HEADERS = ['x-autoreply', 'x-autorespond', 'x-auto-generated', 'x-failed-recipients', 'x-loop', 'feedback-id'] as const;
+
+/** noreply, no-reply, no.reply, no_reply, do-not-reply, donotreply, do_not_reply, alone or as a part ("renal-donotreply", "noreply.pathology"). */
+const NO_REPLY_LOCAL_PART = /^(.*[._+-])?(no[._-]?reply|do[._-]?not[._-]?reply)([._+-].*)?$/i;
+
+/**
+ * Subjects of automatic replies and reports, behind any "RE:"/"FW:" (an out-of-office answering our
+ * reply keeps our subject after its own prefix); Lotus Notes writes "AUTO:".
+ */
+const AUTOMATIC_SUBJECT =
+  /^\s*((re|fw|fwd|aw|sv|vs)\s*:\s*)*(automatic reply|auto(matic)?[- ]?(reply|response)|auto:|out[- ]of[- ](the[- ])?office|autoreply|undeliverable|delivery status notification|mail delivery (failed|failure|system)|read:|not read:|returned mail|recall:)/i;
 
 function clip(value: string): string {
   return value.length > 120 ? `${value.slice(0, 117)}...` : value;

@@ -1006,7 +1006,7 @@ function headersThatMattered(headers: MessageHeaders): Record<string, unknown> {
     inReplyTo: headers.inReplyTo,
     contentType: headers.contentType,
     automatic: Object.fromEntries(
-      Object.entries(headers.headers).filter(([name]) => /^(auto-submitted|x-auto-response-suppress|precedence|list-|x-autoreply|x-autorespond)/.test(name)),
+      Object.entries(headers.headers).filter(([name]) => /^(auto-submitted|x-auto-response-suppress|precedence|list-|x-autoreply|x-autorespond|x-auto-generated|x-failed-recipients|x-loop|feedback-id)/.test(name)),
     ),
   };
 }

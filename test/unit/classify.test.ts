@@ -65,6 +65,21 @@ describe('gate 1: automatic mail (RFC 3834 and common practice)', () => {
     ['Undeliverable subject', { subject: 'Undeliverable: Re: bloods' }, 'subject.automatic-reply'],
     ['read receipt subject', { subject: 'Read: Re: Cancelled clinic' }, 'subject.automatic-reply'],
     ['Outlook message recall', { subject: 'Recall: Request for U&E - please arrange bloods', newText: 'Renal Clinic would like to recall the message, "Request for U&E - please arrange bloods".' }, 'subject.automatic-reply'],
+    ['Precedence with a comment', { headers: { precedence: ['bulk (mass mailing)'] } }, 'rfc3834.precedence'],
+    ['Precedence: bulk after Precedence: normal', { headers: { precedence: ['normal', 'bulk'] } }, 'rfc3834.precedence'],
+    ['X-Autoreply', { headers: { 'x-autoreply': ['yes'] } }, 'automatic-header'],
+    ['X-Autorespond', { headers: { 'x-autorespond': ['Out of office'] } }, 'automatic-header'],
+    ['X-Auto-Generated', { headers: { 'x-auto-generated': ['true'] } }, 'automatic-header'],
+    ['X-Failed-Recipients (a bounce)', { headers: { 'x-failed-recipients': ['gp@nhs.net'] } }, 'automatic-header'],
+    ['X-Loop', { headers: { 'x-loop': ['renal-acknowledgements@northmere.nhs.uk'] } }, 'automatic-header'],
+    ['Feedback-ID (bulk mail)', { headers: { 'feedback-id': ['1:bulletin:northmere'] } }, 'automatic-header'],
+    ['no.reply sender', { from: address('no.reply@northmere.nhs.uk') }, 'noreply-sender'],
+    ['do_not_reply sender', { from: address('do_not_reply@northmere.nhs.uk') }, 'noreply-sender'],
+    ['a team donotreply sender', { from: address('renal-donotreply@northmere.nhs.uk') }, 'noreply-sender'],
+    ['a dotted team donotreply sender', { from: address('renal.secretaries-donotreply@northmere.nhs.uk') }, 'noreply-sender'],
+    ['Lotus Notes "AUTO:" subject', { subject: 'AUTO: Debbie Marsh is out of the office (returning 24/11/2026)' }, 'subject.automatic-reply'],
+    ['"Out-of-office" subject', { subject: 'Out-of-office: Re: Request for U&E - Mr B' }, 'subject.automatic-reply'],
+    ['an automatic reply behind "RE:"', { subject: 'RE: Automatic reply: Request for U&E - Mr B' }, 'subject.automatic-reply'],
   ] as const)('%s -> auto_generated (ignore)', (_name, overrides, rule) => {
     const m = message({ newText: 'Please could the practice arrange a repeat U&E in 2 weeks.', ...overrides } as Partial<MailMessage>);
     const result = classify(m, policy, NOW);
@@ -78,6 +93,10 @@ describe('gate 1: automatic mail (RFC 3834 and common practice)', () => {
     ['Precedence: normal', { headers: { precedence: ['normal'] } }],
     ['an ordinary sender and subject', {}],
     ['a subject that mentions an office', { subject: 'Back office referral query' }],
+    ['X-Autoreply: no', { headers: { 'x-autoreply': ['no'] } }],
+    ['Precedence: first-class', { headers: { precedence: ['first-class'] } }],
+    ['a sender whose name contains "reply"', { from: address('replyteam@northmere.nhs.uk') }],
+    ['a subject about an automatic process', { subject: 'RE: Automated BP monitoring - Mr B' }],
   ] as const)('%s is not automatic', (_name, overrides) => {
     expect(automaticMailReasons(message(overrides as Partial<MailMessage>))).toEqual([]);
   });
