@@ -20,6 +20,8 @@ export interface DecisionContext {
   onlyCopiedIn: boolean;
   /** The header by which the sender marked the message high importance (highImportanceMark), or null. */
   markedHighImportance: string | null;
+  /** How the message answers one of our automatic replies (answersOurReply), or null. */
+  answersOurReply: string | null;
 }
 
 export interface Decision {
@@ -94,6 +96,13 @@ export function decide(classification: Classification, receivedAt: Date, policy:
   if (context.killSwitch.active) return hold('killSwitch', `replies are switched off (${context.killSwitch.why}); left for a person`);
   if (context.onlyCopiedIn) {
     return hold('addressed.copy-only', 'our mailbox is only copied in (Cc): the message is addressed to someone else, so its request may not be the practice\'s to answer');
+  }
+  if (context.answersOurReply !== null) {
+    return hold(
+      'loop.answersOurReply',
+      'the message answers one of our automatic replies (loop guard): a person reads it, so the template never answers its own reply',
+      context.answersOurReply,
+    );
   }
   const second = secondRequest(classification, policy);
   if (second) {

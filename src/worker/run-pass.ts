@@ -3,6 +3,7 @@ import { replyMessageId } from '../core/reply-message-id.js';
 import type { Logger } from 'pino';
 import type { Classification, Reason } from '../core/classification.js';
 import { classify, classifyHeaders } from '../core/classify.js';
+import { answersOurReply } from '../core/answers-our-reply.js';
 import { highImportanceMark } from '../core/importance.js';
 import { decide, onlyCopiedIn, replyRecipient, tooOldReason, type Decision } from '../core/decide.js';
 import { folderKeyFor, FINAL_STATUSES, WAITING_FOR_PERSON, type CaseStatus } from '../core/case-status.js';
@@ -716,6 +717,7 @@ class Pass {
       recipientBouncedRecently: recipient ? store.bouncedSince(recipient, now - limits.bounceCooldownDays * DAY_MS) : false,
       onlyCopiedIn: onlyCopiedIn(message.to, message.cc, this.ownAddresses),
       markedHighImportance: highImportanceMark(message),
+      answersOurReply: answersOurReply(message),
     });
   }
 

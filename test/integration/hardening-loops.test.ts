@@ -85,6 +85,24 @@ describe('a non-compliant hospital auto-responder', () => {
     }
   });
 
+  it('a reply to our reply that names it only in In-Reply-To, and a forward of our reply, go to a person, never a second template', async () => {
+    await dovecot.seed('INBOX', [newRequest('irt-0')]);
+    expect((await once()).code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    const [reply] = sink.messages;
+    const answer = (lines: string[]): Buffer => Buffer.from([`From: Debbie Marsh <${HOSPITAL}>`, `To: ${SHARED_MAILBOX}`, 'Date: Fri, 20 Nov 2026 08:30:00 +0000', 'Content-Type: text/plain; charset=utf-8', ...lines].join('\r\n'));
+    await dovecot.seed('INBOX', [
+      answer([`Subject: RE: ${reply!.subject}`, '<irt-1@northmere.nhs.uk>'.replace(/^/, 'Message-ID: '), `In-Reply-To: ${reply!.messageId}`, '', 'Thank you, but we would be grateful if the practice could still arrange the repeat U&E in 2 weeks.']),
+      answer([`Subject: FW: ${reply!.subject}`, 'Message-ID: <irt-2@northmere.nhs.uk>', '', 'Please could the GP practice arrange the repeat U&E in 2 weeks.', '', '---------- Forwarded message ---------', `From: ${SHARED_MAILBOX}`, `Subject: ${reply!.subject}`, '', reply!.text]),
+    ]);
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    expect(sink.messages, 'no second reply').toHaveLength(1);
+    const answers = readCases(databasePath).filter((c) => /^<irt-[12]@/.test(c.message_id));
+    expect(answers.map((c) => c.status)).toEqual(['review', 'review']);
+    for (const c of answers) expect(c.reasons).toMatch(/loop\.answersOurReply/);
+  });
+
   it('new threads from one sender beyond repliesPerSenderPerDay go to review naming the limit', async () => {
     const policyFile = path.join(workDir, 'policy.yaml');
     const policy = fs.readFileSync(EXAMPLE_POLICY, 'utf8');

@@ -30,6 +30,7 @@ function context(overrides: Partial<DecisionContext> = {}): DecisionContext {
     recipientBouncedRecently: false,
     onlyCopiedIn: false,
     markedHighImportance: null,
+    answersOurReply: null,
     ...overrides,
   };
 }
@@ -65,6 +66,7 @@ describe('decide', () => {
     ['the pass hit its circuit breaker', { repliesThisPass: 50 }, 'limits.repliesPerPass'],
     ['our mailbox is only copied in', { onlyCopiedIn: true }, 'addressed.copy-only'],
     ['the sender marked it high importance', { markedHighImportance: 'Importance: High' }, 'urgency.holdMarkedImportant'],
+    ['it answers one of our replies', { answersOurReply: '<pcn-autoreply.PCN-000003.abcdefghijkl@nhs.net> (our reply to PCN-000003)' }, 'loop.answersOurReply'],
   ] as const)('holds the reply for review when %s, naming the limit', (_label, overrides, rule) => {
     const decision = decide(classification('blood_test_request', 'reply'), RECENT, policy, context(overrides));
     expect(decision.status).toBe('review');
