@@ -16,6 +16,11 @@ export function answersOurReply(message: Pick<MailMessage, 'inReplyTo' | 'refere
     const match = id ? OUR_REPLY_ID.exec(id.trim()) : null;
     if (match) return `${id!.trim()} (our reply to ${match[1]!.toUpperCase()})`;
   }
-  const quoted = CASE_REFERENCE.exec(message.quotedText);
-  return quoted ? `${quoted[0]} in the quoted text` : null;
+  const quoted = quotedCaseReference(message.quotedText);
+  return quoted ? `${quoted} in the quoted text` : null;
+}
+
+/** Our case reference in a quoted or forwarded text, or null. The worker's parse thread keeps only this of a reply's history (worker-answer.ts). */
+export function quotedCaseReference(quotedText: string): string | null {
+  return CASE_REFERENCE.exec(quotedText)?.[0] ?? null;
 }

@@ -4,6 +4,7 @@
  * hospital message's quoted history and trust disclaimer are most of its text, and every string in
  * the answer is copied between threads and then collected on the main thread).
  */
+import { quotedCaseReference } from '../core/answers-our-reply.js';
 import { isForward } from '../core/forward.js';
 import type { MailMessage } from '../core/message.js';
 import { withMimeShapeProblems } from './mime-shape.js';
@@ -13,8 +14,9 @@ export function answerForWorker(raw: Buffer, message: MailMessage, options: Pars
   withMimeShapeProblems(raw, message, options);
   const slim = options.onlyWhatTheWorkerReads;
   if (slim) {
-    // A forward's forwarded message is read for urgency (src/core/classify.ts): kept.
-    if (!isForward(message)) message.quotedText = '';
+    // A forward's forwarded message is read for urgency (src/core/classify.ts): kept. Of a reply's
+    // history only our case reference is kept, which the loop guard looks for (answers-our-reply.ts).
+    if (!isForward(message)) message.quotedText = quotedCaseReference(message.quotedText) ?? '';
     message.footerText = '';
     if (!slim.keepWholeText) message.text = '';
   }

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { classify } from '../../src/core/classify.js';
+import { answersOurReply, quotedCaseReference } from '../../src/core/answers-our-reply.js';
 import { isForward } from '../../src/core/forward.js';
 import { parseMessage } from '../../src/mail/parse-message.js';
 import type { createParsePool as CreateParsePool } from '../../src/mail/parse-pool.js';
@@ -47,9 +48,11 @@ describe('parse pool threads (dist)', () => {
         for (const [index, raw] of raws.entries()) {
           const full = await parseMessage(raw);
           if (full.quotedText || full.footerText) withHistory++;
-          // A forward keeps its forwarded message, which is read for urgency.
-          expect(slim[index]).toEqual({ ...full, quotedText: isForward(full) ? full.quotedText : '', footerText: '', text: keepWholeText ? full.text : '' });
+          // A forward keeps its forwarded message, which is read for urgency; a reply, only our case
+          // reference in its history, which the loop guard reads.
+          expect(slim[index]).toEqual({ ...full, quotedText: isForward(full) ? full.quotedText : (quotedCaseReference(full.quotedText) ?? ''), footerText: '', text: keepWholeText ? full.text : '' });
           expect(classify(slim[index]!, loaded.policy, now)).toEqual(classify(full, loaded.policy, now));
+          expect(answersOurReply(slim[index]!)).toEqual(answersOurReply(full));
         }
         expect(withHistory, 'fixtures with history or a footer to leave out').toBeGreaterThan(4);
       } finally {
