@@ -65,6 +65,16 @@ const PATIENT_SENTENCE =
   /\b(?:he|she|his|her|him|they|their|the patient|this patient|patient's)\b[^.?!\n]{0,80}?\b(?:is|was|has|had|have|needs?|requires?|came|remains|will|should|must|did|does|may)\b/i;
 
 /**
+ * News about a patient's state that no signature, disclaimer or service notice carries: a result
+ * with its value ("potassium 6.9", "K+ 6.9"), or words of acute risk ("suicidal thoughts",
+ * "stockpiling his tablets", "chest pain"). A footer-looking paragraph with such news is the
+ * sender's message ("Confidential: he disclosed suicidal thoughts ...", a line under the sign-off
+ * "K+ 6.9 on today's sample - please contact him"), and the urgency rules must read it.
+ */
+const CLINICAL_NEWS =
+  /\b(?:potassium|sodium|haemoglobin|hemoglobin|Hb|INR|eGFR|creatinine|troponin|glucose|lactate|calcium|platelets?|neutrophils?|lithium|digoxin|CRP)\b[^.\n]{0,25}?\d|\bK\+\s?(?:of |was |is |at )?\d|\b(?:suicid\w*|self[- ]harm\w*|overdose\w*|stockpil\w*|chest pain|collapsed|unresponsive|bleeding heavily|critical (?:result|value)s?|arrhythmias?|safeguarding concerns?)\b/i;
+
+/**
  * Stock phrases of trust disclaimers, NHSmail footers and e-mail banners. A paragraph with one
  * of them is a footer paragraph wherever it stands: no clinical request is worded like this.
  */
@@ -226,6 +236,12 @@ function splitFooter(lines: string[]): { body: string[]; footer: string[] } {
     if (start >= paragraph.end || paragraph.kind !== 'content') continue;
     if (PATIENT_SENTENCE.test(lines.slice(start, paragraph.end).join(' '))) {
       for (let index = start; index < paragraph.end; index += 1) isFooterLine[index] = false;
+      continue;
+    }
+    // News without a sentence about the patient ("K+ 6.9 on today's sample"): its own lines only,
+    // so a name glued above it stays signature.
+    for (let index = start; index < paragraph.end; index += 1) {
+      if (CLINICAL_NEWS.test(lines[index] ?? '')) isFooterLine[index] = false;
     }
   }
 
@@ -238,7 +254,7 @@ function splitFooter(lines: string[]): { body: string[]; footer: string[] } {
   for (let index = paragraphs.length - 1; index >= 0; index -= 1) {
     const paragraph = paragraphs[index];
     if (!paragraph) break;
-    if (paragraph.kind === 'content' && !isFooterLine[paragraph.start]) {
+    if (paragraph.kind === 'content' && isFooterLine.slice(paragraph.start, paragraph.end).includes(false)) {
       // A trust name or address block between a rule (____) and the disclaimer is footer too.
       const above = paragraphs[index - 1];
       if (above?.kind !== 'separator' || !isShortNameBlock(lines.slice(paragraph.start, paragraph.end))) break;
@@ -313,15 +329,17 @@ function toParagraphs(lines: string[]): Paragraph[] {
       if (SEPARATOR_LINE.test(line)) break;
     }
     while (index < lines.length && (lines[index] ?? '').trim() === '') index += 1;
-    const kind = classifyParagraph(parts);
+    const looks = classifyParagraph(parts);
     // A disclaimer glued under the text without a blank line starts at its own first line.
     // An address or trust-name line in front of it stays with it.
-    const found = kind === 'disclaimer' ? firstDisclaimerLine(parts) : 0;
+    const found = looks === 'disclaimer' ? firstDisclaimerLine(parts) : 0;
     const offset = found > 0 && isShortNameBlock(parts.slice(0, found)) ? 0 : found;
     if (offset > 0) {
       paragraphs.push({ start, end: start + offset, kind: 'content' });
     }
-    paragraphs.push({ start: start + offset, end: index, kind });
+    // Stock words around news of the patient do not make it a footer.
+    const news = (looks === 'disclaimer' || looks === 'service') && CLINICAL_NEWS.test(parts.slice(offset).join(' '));
+    paragraphs.push({ start: start + offset, end: index, kind: news ? 'content' : looks });
   }
   return paragraphs;
 }

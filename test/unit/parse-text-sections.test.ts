@@ -69,11 +69,26 @@ describe('splitSections', () => {
   });
 
   it.each([
+    ['a "Confidential:" paragraph with a disclosure', `${REQUEST}\n\nConfidential: he disclosed suicidal thoughts to the renal nurse this morning and has been stockpiling his tablets.`, /suicidal thoughts/],
+    ['a confidentiality sentence around a result', `${REQUEST}\n\nThis message contains confidential clinical information and is urgent: Mr Holloway's potassium was 6.9 this morning.`, /potassium was 6\.9/],
+    ['an "External" paragraph with a result', `External review of his bloods today: potassium 6.9. Please contact him urgently.\n\n${REQUEST}`, /potassium 6\.9/],
+    ['a result under the sign-off, no postscript word', `${REQUEST}\n\nKind regards\nDebbie Marsh\nMedical Secretary\n\nK+ 6.9 on today's sample - Dr Rahman would like him contacted urgently.`, /K\+ 6\.9/],
+    ['a result under "--"', `${REQUEST}\n\n--\nCritical result: potassium 6.9 mmol/L this morning.`, /potassium 6\.9/],
+    ['a result in the last paragraph with a service notice', `${REQUEST}\n\nHis potassium was 6.9 this morning so please contact him urgently. If you have any further questions or concerns please call the ward.`, /potassium was 6\.9/],
+  ])('news of the patient in a footer-looking place (%s) is the sender\'s text', (_name, text, news) => {
+    const sections = splitSections(text);
+    expect(sections.newText).toContain(REQUEST);
+    expect(sections.newText).toMatch(news);
+  });
+
+  it.each([
     ['a signature line that starts with a word like PSA', `${REQUEST}\n\nKind regards,\nAnn Smith\nPSA clinic coordinator - not for urgent queries`],
     ['a signature line that starts with "Also" and no comma', `${REQUEST}\n\nKind regards,\nAnn Smith\nAlso available on Teams, not for urgent queries`],
     ['a signature naming a person with a title and a service', `${REQUEST}\n\nKind regards,\nMr John Smith\nConsultant, Urgent Treatment Centre\nNorthmere University Hospitals - Caring, Safe, Together.`],
     ['a service notice about the patient', `${REQUEST}\n\nKind regards,\nAnn Smith\n\nIf you have an urgent query about this patient, please call the ward.`],
     ['a disclaimer below a postscript', `${REQUEST}\n\nThanks\nAnn\n\nPS I am away next week.\n\nThis e-mail is confidential. If you are not the intended recipient, please delete it. Urgent matters: telephone the ward.`],
+    ['a signature of a stroke consultant with a phone number', `${REQUEST}\n\nKind regards,\nDr Ann Smith\nConsultant in Stroke Medicine, not for urgent queries\n01632 960000`],
+    ['a disclaimer that mentions patient data', `${REQUEST}\n\nThis e-mail and any files transmitted with it are confidential. NHSmail is approved for exchanging patient data. If this is urgent please call 01632 960000.`],
   ])('%s stays in the footer', (_name, text) => {
     const sections = splitSections(text);
     expect(sections.newText).not.toMatch(/urgent/i);
