@@ -11,6 +11,7 @@ import { parseHeaderBlockWithProblems, type HeaderParseResult } from './parse-he
 import { parseSimpleBody, type SimpleAttachment } from './parse-simple.js';
 import { extractPdfTextNow } from './pdf-text.js';
 import { splitSections } from './text-sections.js';
+import { withoutLookalikes } from './lookalikes.js';
 
 export interface ParseMessageOptions {
   /** Messages larger than this are parsed from their first maxBytes only. Default 10 MB. */
@@ -163,7 +164,7 @@ function listAttachments(parts: SimpleAttachment[], options: ParseMessageOptions
     }
     const result = extractPdfTextNow(part.bytes);
     if (result === null) return null; // only unpdf can read it: the mailparser path will
-    if (result.ok) info.text = result.text;
+    if (result.ok) info.text = withoutLookalikes(result.text);
     else problems.push(`${info.filename ?? 'PDF attachment'}: ${result.problem}`);
   }
   return attachments;

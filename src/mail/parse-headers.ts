@@ -11,6 +11,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import type { MailAddress, MessageHeaders } from '../core/message.js';
 import { decodeUtf8Strict, decodeWindows1252 } from './charset.js';
 import { simpleAddressList } from './simple-address-list.js';
+import { withoutLookalikes } from './lookalikes.js';
 
 export const MAX_HEADER_BYTES = 256 * 1024;
 export const MAX_HEADER_FIELDS = 1000;
@@ -156,7 +157,7 @@ function parseUnsafe(raw: Buffer): HeaderParseResult {
   result.inReplyTo = firstMessageId(firstValues.get('in-reply-to'));
   result.references = allMessageIds(firstValues.get('references'));
   const rawSubject = decodeWords(firstValues.get('subject') ?? '');
-  result.subject = cleanText(rawSubject);
+  result.subject = withoutLookalikes(cleanText(rawSubject));
   // A line break hidden in an encoded word is an attempt to inject headers into anything that
   // reuses the value (our reply's Subject): removed here, and reported so no reply goes out.
   if (HIDDEN_LINE_BREAK.test(rawSubject)) problems.push('the Subject hides line breaks or control characters (removed): a possible header injection');

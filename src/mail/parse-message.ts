@@ -28,6 +28,7 @@ import {
 } from './parse-fast.js';
 import { parseHeaderBlockWithProblems } from './parse-headers.js';
 import { extractPdfText } from './pdf-text.js';
+import { withoutLookalikes } from './lookalikes.js';
 
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_PDF_BYTES, tryParseMessageFast, type ParseMessageOptions };
 
@@ -205,7 +206,7 @@ async function readPdfTexts(pending: PendingAttachment[], problems: string[]): P
     }
     const result = await extractPdfText(pdf.bytes);
     if (result.ok) {
-      pdf.info.text = result.text;
+      pdf.info.text = withoutLookalikes(result.text);
     } else {
       problems.push(`${pdf.info.filename ?? 'PDF attachment'}: ${result.problem}`);
     }

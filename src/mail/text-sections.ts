@@ -12,6 +12,8 @@
  *   an "external sender" banner at the top), often behind a line of _ or * characters.
  */
 
+import { withoutLookalikes } from './lookalikes.js';
+
 export interface TextSections {
   /** What the sender wrote in this message. */
   newText: string;
@@ -163,7 +165,7 @@ export function splitSections(text: string): TextSections {
 }
 
 function normalise(text: string): string {
-  return text
+  return withoutLookalikes(text)
     .replace(/\r\n?/g, '\n')
     .replace(/\u0000/g, '')
     .replace(/[\u00a0\u2007\u202f]/g, ' ');
