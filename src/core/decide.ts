@@ -22,6 +22,8 @@ export interface DecisionContext {
   markedHighImportance: string | null;
   /** How the message answers one of our automatic replies (answersOurReply), or null. */
   answersOurReply: string | null;
+  /** The case of a different message logged earlier under this message's Message-ID, or null. */
+  reusesMessageIdOf: string | null;
 }
 
 export interface Decision {
@@ -102,6 +104,13 @@ export function decide(classification: Classification, receivedAt: Date, policy:
       'loop.answersOurReply',
       'the message answers one of our automatic replies (loop guard): a person reads it, so the template never answers its own reply',
       context.answersOurReply,
+    );
+  }
+  if (context.reusesMessageIdOf !== null) {
+    return hold(
+      'duplicate.messageId',
+      `a different message (${context.reusesMessageIdOf}) came earlier with the same Message-ID: a person checks which is which before anything is sent`,
+      context.reusesMessageIdOf,
     );
   }
   const second = secondRequest(classification, policy);

@@ -169,6 +169,8 @@ class Pass {
    */
   private readonly acceptedReplies: Array<{ id: number; response: string; at: number }> = [];
   private readonly moves = new Map<string, number[]>();
+  /** Keys given to messages that reuse a Message-ID already logged for another message -> that case's id. */
+  private readonly reusedMessageIds = new Map<string, number>();
   /** True while the case rows of a batch are being written in one SQLite transaction. */
   private batchWritesOpen = false;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -432,11 +434,12 @@ class Pass {
     // committed together below and never lead to a reply; every reply decision still reads it.
     let killSwitchActive: boolean | undefined;
     const needBodyKeys = new Set<string>();
-    for (const { item, headers, key } of fetched.items) {
+    for (const { item, headers, key: messageId } of fetched.items) {
       if (this.deps.shouldStop?.()) return { lastDone, count };
       const receivedAt = receivedTime(headers, item, this.now());
       this.counts.fetched++;
-      if (this.alreadyHandled(key, item, uidValidity)) {
+      const key = this.unhandledKey(messageId, item, uidValidity, headers, receivedAt);
+      if (key === null) {
         count++;
         lastDone = item.uid;
         continue;
@@ -484,12 +487,13 @@ class Pass {
           // Two copies of one message in a batch (a person copied it, or a system sent it twice): the
           // first was recorded since the batch was read, and the second is handled as seen, not
           // inserted again (which failed the pass, every pass, on the log's unique key).
-          if (entry.copyInBatch && this.alreadyHandled(entry.key, entry.item, uidValidity)) {
+          const key = entry.copyInBatch ? this.unhandledKey(entry.key, entry.item, uidValidity, entry.headers, entry.receivedAt) : entry.key;
+          if (key === null) {
             count++;
             lastDone = entry.item.uid;
             continue;
           }
-          await this.handleFullMessage(entry.item, uidValidity, entry.key, entry.headers, entry.receivedAt, message, error, raw);
+          await this.handleFullMessage(entry.item, uidValidity, key, entry.headers, entry.receivedAt, message, error, raw);
           count++;
           lastDone = entry.item.uid;
         }
@@ -598,7 +602,8 @@ class Pass {
     const recipient = replyRecipient(message.from, message.replyTo, (address) => isHospitalAddress(address, policy));
     // Read once: the trace records the kill switch as the decision saw it (one stat of the stop file per message).
     const killSwitch = this.options.killSwitch();
-    const decision = this.decideFor(classification, receivedAt, message, recipient, killSwitch);
+    const reused = this.reusedMessageIds.get(key);
+    const decision = this.decideFor(classification, receivedAt, message, recipient, killSwitch, reused === undefined ? null : caseReference(reused));
     const excerpt = maskedExcerpt(message.newText, policy.data.logging.excerptChars);
     // Rendered as the case is inserted: the reply quotes the case's reference.
     const rendered: { reply?: RenderedReply } = {};
@@ -695,7 +700,14 @@ class Pass {
     if (failure) throw failure;
   }
 
-  private decideFor(classification: Classification, receivedAt: Date, message: MailMessage, recipient: string | null, killSwitch: { active: boolean; why: string }): Decision {
+  private decideFor(
+    classification: Classification,
+    receivedAt: Date,
+    message: MailMessage,
+    recipient: string | null,
+    killSwitch: { active: boolean; why: string },
+    reusesMessageIdOf: string | null,
+  ): Decision {
     const { store, policy } = this.deps;
     const now = this.nowMs();
     const limits = policy.data.limits;
@@ -718,6 +730,7 @@ class Pass {
       onlyCopiedIn: onlyCopiedIn(message.to, message.cc, this.ownAddresses),
       markedHighImportance: highImportanceMark(message),
       answersOurReply: answersOurReply(message),
+      reusesMessageIdOf,
     });
   }
 
@@ -827,21 +840,36 @@ class Pass {
     return recovered;
   }
 
-  private alreadyHandled(key: string, item: HeaderItem, uidValidity: string): boolean {
+  /**
+   * The key to log the message under, or null when it is already handled (a copy of a message in the
+   * log). A different message that reuses a Message-ID already logged (a system that numbers its mail
+   * badly) is not "seen": it gets a key of its own, and a person looks at it (reusedMessageIds).
+   */
+  private unhandledKey(key: string, item: HeaderItem, uidValidity: string, headers: MessageHeaders, receivedAt: Date): string | null {
     const { store } = this.deps;
     const existing = store.findByMessageKey(key);
-    if (!existing) return false;
+    if (!existing) return key;
     if (existing.dry_run && !this.options.dryRun) {
       store.discardDryRunCase(existing.id);
-      return false;
+      return key;
     }
+    if (!headers.messageId || sameMessage(existing, headers, receivedAt)) return this.seen(existing, item, uidValidity);
+    const own = `${key}#${createHash('sha256').update(item.header).digest('hex').slice(0, 16)}`;
+    const again = store.findByMessageKey(own);
+    if (again && !(again.dry_run && !this.options.dryRun)) return this.seen(again, item, uidValidity);
+    if (again) store.discardDryRunCase(again.id);
+    this.reusedMessageIds.set(own, existing.id);
+    return own;
+  }
+
+  private seen(existing: CaseRow, item: HeaderItem, uidValidity: string): null {
     this.counts.alreadySeen++;
     // The same copy we recorded but did not get to file (a crash between record and move): file it now.
     // A different copy (moved back or copied by a person) is theirs: leave it alone.
     if (existing.uid === item.uid && existing.uid_validity === uidValidity && !this.options.dryRun && FINAL_OR_WAITING(existing)) {
       this.queueMove(existing.status, item.uid);
     }
-    return true;
+    return null;
   }
 
   private recordBounce(raw: Buffer, headers: MessageHeaders): void {
@@ -976,6 +1004,17 @@ export function threadKeyOf(headers: MessageHeaders): string | null {
 }
 
 /** The Date header unless missing or in the future (forged or a wrong clock): then the server's arrival time. */
+/**
+ * Whether a logged case is this message (another copy of it) rather than a different message under
+ * the same Message-ID: same sender, subject and, when it has one, Date. A case whose texts were purged
+ * cannot tell, and counts as the same (never a second reply).
+ */
+function sameMessage(row: CaseRow, headers: MessageHeaders, receivedAt: Date): boolean {
+  if (row.subject === null) return true;
+  const dated = headers.date !== null && headers.date.getTime() === receivedAt.getTime();
+  return row.subject === maskNhsNumbers(headers.subject).slice(0, 300) && row.from_address === (headers.from?.address ?? null) && (!dated || row.received_at === receivedAt.getTime());
+}
+
 function receivedTime(headers: MessageHeaders, item: HeaderItem, now: Date): Date {
   const date = headers.date;
   if (date && !Number.isNaN(date.getTime()) && date.getTime() <= now.getTime() + DAY_MS) return date;

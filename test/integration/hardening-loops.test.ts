@@ -103,6 +103,35 @@ describe('a non-compliant hospital auto-responder', () => {
     for (const c of answers) expect(c.reasons).toMatch(/loop\.answersOurReply/);
   });
 
+  it('a different message under a Message-ID already logged is not lost as "already seen": it is logged and waits for a person; a copy of either is seen', async () => {
+    const reused = (subject: string, text: string): Buffer =>
+      Buffer.from([`From: Debbie Marsh <${HOSPITAL}>`, `To: ${SHARED_MAILBOX}`, `Subject: ${subject}`, 'Date: Thu, 19 Nov 2026 09:00:00 +0000', 'Message-ID: <fixed-id@epr.northmere.nhs.uk>', 'Content-Type: text/plain; charset=utf-8', '', text].join('\r\n'));
+    const routine = reused('Request for U&E - Mr B', 'Could the GP practice please arrange a repeat U&E in 2 weeks.');
+    const urgent = Buffer.from(reused('Mrs C - result', 'Mrs C: her potassium is 6.9 today, please contact her urgently.').toString().replace('Date: Thu, 19 Nov 2026 09:00:00', 'Date: Thu, 19 Nov 2026 11:30:00'));
+    await dovecot.seed('INBOX', [routine]);
+    expect((await once()).code).toBe(0);
+    await dovecot.seed('INBOX', [urgent, routine, urgent]);
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    const cases = readCases(databasePath).filter((c) => c.message_id === '<fixed-id@epr.northmere.nhs.uk>');
+    expect(cases.map((c) => [c.category, c.status])).toEqual([
+      ['blood_test_request', 'replied'],
+      ['urgent_clinical', 'review'],
+    ]);
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it('a different, routine message under a logged Message-ID gets no reply of its own until a person looks', async () => {
+    const reused = (subject: string, date: string): Buffer =>
+      Buffer.from([`From: Debbie Marsh <${HOSPITAL}>`, `To: ${SHARED_MAILBOX}`, `Subject: ${subject}`, `Date: ${date}`, 'Message-ID: <fixed-id-2@epr.northmere.nhs.uk>', 'Content-Type: text/plain; charset=utf-8', '', 'Could the GP practice please arrange a repeat U&E in 2 weeks.'].join('\r\n'));
+    await dovecot.seed('INBOX', [reused('Request for U&E - Mr B', 'Thu, 19 Nov 2026 09:00:00 +0000'), reused('Request for U&E - Mrs D', 'Thu, 19 Nov 2026 10:00:00 +0000')]);
+    expect((await once()).code).toBe(0);
+    const cases = readCases(databasePath).filter((c) => c.message_id === '<fixed-id-2@epr.northmere.nhs.uk>');
+    expect(cases.map((c) => c.status)).toEqual(['replied', 'review']);
+    expect(cases[1]!.reasons).toMatch(/duplicate\.messageId.*PCN-\d{6}/);
+    expect(sink.messages).toHaveLength(1);
+  });
+
   it('new threads from one sender beyond repliesPerSenderPerDay go to review naming the limit', async () => {
     const policyFile = path.join(workDir, 'policy.yaml');
     const policy = fs.readFileSync(EXAMPLE_POLICY, 'utf8');

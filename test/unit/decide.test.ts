@@ -31,6 +31,7 @@ function context(overrides: Partial<DecisionContext> = {}): DecisionContext {
     onlyCopiedIn: false,
     markedHighImportance: null,
     answersOurReply: null,
+    reusesMessageIdOf: null,
     ...overrides,
   };
 }
@@ -66,6 +67,7 @@ describe('decide', () => {
     ['the pass hit its circuit breaker', { repliesThisPass: 50 }, 'limits.repliesPerPass'],
     ['our mailbox is only copied in', { onlyCopiedIn: true }, 'addressed.copy-only'],
     ['the sender marked it high importance', { markedHighImportance: 'Importance: High' }, 'urgency.holdMarkedImportant'],
+    ['a different message came earlier with its Message-ID', { reusesMessageIdOf: 'PCN-000001' }, 'duplicate.messageId'],
     ['it answers one of our replies', { answersOurReply: '<pcn-autoreply.PCN-000003.abcdefghijkl@nhs.net> (our reply to PCN-000003)' }, 'loop.answersOurReply'],
   ] as const)('holds the reply for review when %s, naming the limit', (_label, overrides, rule) => {
     const decision = decide(classification('blood_test_request', 'reply'), RECENT, policy, context(overrides));
