@@ -23,6 +23,7 @@ import { syncCommittedWrites, syncCommittedWritesAsync } from '../store/open-dat
 import { emptyCounts, type PassCounts } from '../store/pass-log.js';
 import { RecipientReplyCounts } from './recipient-reply-counts.js';
 import { crashPoint } from './crash-points.js';
+import { earlierMessageKey, messageKey } from './message-key.js';
 
 export interface PassOptions {
   dryRun: boolean;
@@ -847,7 +848,8 @@ class Pass {
    */
   private unhandledKey(key: string, item: HeaderItem, uidValidity: string, headers: MessageHeaders, receivedAt: Date): string | null {
     const { store } = this.deps;
-    const existing = store.findByMessageKey(key);
+    // A message without a Message-ID logged before 2026-11-28 is under the key of its whole header block.
+    const existing = store.findByMessageKey(key) ?? (headers.messageId ? undefined : store.findByMessageKey(earlierMessageKey(item)));
     if (!existing) return key;
     if (existing.dry_run && !this.options.dryRun) {
       store.discardDryRunCase(existing.id);
@@ -993,10 +995,6 @@ function FINAL_OR_WAITING(row: CaseRow): boolean {
 }
 
 /** Message-ID when there is one; otherwise a digest of what identifies the message. */
-export function messageKey(headers: MessageHeaders, item: Pick<HeaderItem, 'size' | 'header'>): string {
-  if (headers.messageId) return headers.messageId;
-  return `sha256:${createHash('sha256').update(item.header).digest('hex')}`;
-}
 
 /** The conversation a message belongs to: the first message of its References chain. */
 export function threadKeyOf(headers: MessageHeaders): string | null {

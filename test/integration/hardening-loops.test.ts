@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { earlierMessageKey } from '../../src/worker/message-key.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDovecot, type DovecotServer } from '../support/dovecot.js';
 import { startFaultySmtpSink, type FaultySmtpSink } from '../support/hardening-servers.js';
@@ -118,6 +119,32 @@ describe('a non-compliant hospital auto-responder', () => {
       ['blood_test_request', 'replied'],
       ['urgent_clinical', 'review'],
     ]);
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it('a message without a Message-ID delivered twice (one more Received line) gets one reply', async () => {
+    const copy = (received: string): Buffer =>
+      Buffer.from([received, `From: Debbie Marsh <${HOSPITAL}>`, `To: ${SHARED_MAILBOX}`, 'Subject: Request for U&E - Mr B', 'Date: Thu, 19 Nov 2026 09:00:00 +0000', 'Content-Type: text/plain; charset=utf-8', '', 'Could the GP practice please arrange a repeat U&E in 2 weeks.'].join('\r\n'));
+    await dovecot.seed('INBOX', [copy('Received: from mx1 by mx.nhs.net; Thu, 19 Nov 2026 09:00:01 +0000'), copy('Received: from mx2 by mx.nhs.net; Thu, 19 Nov 2026 09:07:00 +0000')]);
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    expect(readCases(databasePath)).toHaveLength(1);
+  });
+
+  it('a log from before 2026-11-28 still knows its messages without a Message-ID (keyed by the whole header block)', async () => {
+    const lines = [`From: Debbie Marsh <${HOSPITAL}>`, `To: ${SHARED_MAILBOX}`, 'Subject: Request for U&E - Mrs E', 'Date: Thu, 19 Nov 2026 09:00:00 +0000', 'Content-Type: text/plain; charset=utf-8'];
+    await dovecot.seed('INBOX', [Buffer.from([...lines, '', 'Could the GP practice please arrange a repeat U&E in 2 weeks.'].join('\r\n'))]);
+    expect((await once()).code).toBe(0);
+    expect(sink.messages).toHaveLength(1);
+    // As the earlier version logged it; then a person moves the message back to the inbox.
+    const db = new Database(databasePath);
+    db.prepare('UPDATE cases SET message_key = ?').run(earlierMessageKey({ header: Buffer.from(`${lines.join('\r\n')}\r\n\r\n`) }));
+    db.close();
+    await dovecot.doveadm(['move', '-u', dovecot.user, 'INBOX', 'mailbox', 'PCN/Replied', 'all']);
+    const again = await once();
+    expect(again.code, again.stderr).toBe(0);
+    expect(readCases(databasePath)).toHaveLength(1);
     expect(sink.messages).toHaveLength(1);
   });
 
