@@ -313,6 +313,14 @@ describe('gate 3: urgency overrides every request', () => {
     expect(result.reasons.find((r) => r.gate === 'urgency')).toMatchObject({ where: 'forwarded' });
   });
 
+  it('a reply that points at the history below ("please see Dr Rahman\'s note below") counts its urgency, like a forward', () => {
+    const note = 'From: Dr Rahman <rahman@northmere.nhs.uk>\nSent: 19 November 2026 08:10\n\nHis potassium was 6.9 this morning; he needs to be seen today.';
+    const reply = message({ subject: 'RE: Mr Holloway', newText: "Please see Dr Rahman's note below. Could the practice arrange a repeat U&E in 2 weeks.", quotedText: note });
+    const result = classify(reply, policy, NOW);
+    expect(result).toMatchObject({ category: 'urgent_clinical', action: 'review' });
+    expect(result.reasons.find((r) => r.gate === 'urgency')).toMatchObject({ where: 'forwarded' });
+  });
+
   it('the quoted history of a reply does not count for urgency, nor a routine forwarded message', () => {
     const critical = 'From: Biochemistry <lab@northmere.nhs.uk>\nSent: 19 November 2026 08:10\n\nCRITICAL RESULT: potassium 6.9 mmol/L. Action today.';
     const reply = message({ subject: 'RE: Lab result', newText: 'Please arrange a repeat U&E in 2 weeks.', quotedText: critical });
