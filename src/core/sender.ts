@@ -56,9 +56,17 @@ export function isHospitalAddress(address: string, policy: Policy): boolean {
   return findHospital(lower, policy) !== null;
 }
 
+/**
+ * A plain local part (RFC 5321 dot-atom) without the characters of old routing tricks ("%", "!"):
+ * `evil@gmail.com@northmere.nhs.uk`, `"evil@gmail.com"@northmere.nhs.uk` or `evil%gmail.com@...` is
+ * no hospital's address, and a reply must never go to one (found by an adversarial review: such
+ * addresses were taken verbatim as the reply's recipient).
+ */
+const PLAIN_LOCAL_PART = /^[a-z0-9#$&'*+/=?^_`{|}~-]+(?:\.[a-z0-9#$&'*+/=?^_`{|}~-]+)*$/i;
+
 function findHospital(address: string, policy: Policy): CompiledHospital | null {
   const at = address.lastIndexOf('@');
-  if (at <= 0) return null;
+  if (at <= 0 || !PLAIN_LOCAL_PART.test(address.slice(0, at))) return null;
   const domain = address.slice(at + 1);
   for (const hospital of policy.hospitals) {
     if (hospital.domains.has(domain)) return hospital;

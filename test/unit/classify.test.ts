@@ -109,6 +109,7 @@ describe('gate 2: only listed hospitals', () => {
     ['second trust', 'karen.doherty@staldrics.nhs.uk', 'staldrics'],
     ['community trust NHSmail', 'eastfield.memoryservice@nhs.net', 'eastfield'],
     ['upper-case address', 'Debbie.Marsh@NORTHMERE.NHS.UK', 'northmere'],
+    ["an apostrophe and a plus in the local part", "o'neill+renal@northmere.nhs.uk", 'northmere'],
   ])('%s %s -> %s', (_name, from, id) => {
     expect(matchHospital(message({ from: address(from) }), policy).hospital?.id).toBe(id);
   });
@@ -128,6 +129,10 @@ describe('gate 2: only listed hospitals', () => {
     ['patient', 'gareth.price1971@gmail.com'],
     ['our own mailbox', 'rivermarsh.pcnalliance@nhs.net'],
     ['personal NHSmail', 'jane.smith5@nhs.net'],
+    ['a second @ before a trust domain', 'evil@gmail.com@northmere.nhs.uk'],
+    ['a quoted local part with an @', '"evil@gmail.com"@northmere.nhs.uk'],
+    ['a percent-hack route', 'evil%gmail.com@northmere.nhs.uk'],
+    ['a bang-path route', 'gmail.com!evil@northmere.nhs.uk'],
   ])('%s %s -> non_hospital (file)', (_name, from) => {
     const m = message({ from: address(from), newText: 'Please arrange a repeat U&E in 2 weeks and a 12-lead ECG.' });
     const result = classify(m, policy, NOW);
