@@ -1,22 +1,45 @@
-import { maskNhsNumbers } from './nhs-number.js';
+import type { Classification } from './classification.js';
+import { maskPatientIdentifiers } from './patient-identifiers.js';
 
 /**
- * The longest stretch maskNhsNumbers looks at past a candidate's start: "999 151 3345" and the
- * character after it, which must not be a digit.
+ * How far past the cut an identifier may run and still be recognised whole ("Hosp No: N0482913",
+ * "NHS No: 999 029 9919", a date of birth), so a cut never leaves half of one unmasked.
  */
-const CANDIDATE_REACH = 13;
+const CANDIDATE_REACH = 40;
 
 /**
  * The case's excerpt: the message's new text with white space runs as single spaces, trimmed,
- * NHS numbers masked, cut to `maxChars`. The same as
- * `maskNhsNumbers(text.replace(/\s+/g, ' ').trim()).slice(0, maxChars)`, but it reads only as far
+ * patient identifiers masked (patient-identifiers.ts), cut to `maxChars`. The same as
+ * `maskPatientIdentifiers(text.replace(/\s+/g, ' ').trim()).slice(0, maxChars)`, but it reads only as far
  * as the excerpt needs (a long letter was folded and masked whole for a few hundred characters:
  * 3.7 KB of garbage a message, issue 7). Masking only ever lengthens the text, so what lies within
  * `maxChars` depends on the folded text up to there plus the reach of a number starting before it.
  */
 export function maskedExcerpt(text: string, maxChars: number): string {
   if (maxChars <= 0) return '';
-  return maskNhsNumbers(foldedStart(text, maxChars + CANDIDATE_REACH)).slice(0, maxChars);
+  return maskPatientIdentifiers(foldedStart(text, maxChars + CANDIDATE_REACH)).slice(0, maxChars);
+}
+
+/**
+ * What the reply quotes of the hospital's message: the sentence in which the rules found its request
+ * ("Could the GP practice please arrange a repeat U&E in 2 weeks' time."), identifiers masked, rather
+ * than the opening lines, which in a clinic letter name the patient, the date of birth, the hospital
+ * number and the address. Without such a sentence in the new text (the request was in the subject or
+ * an attachment), the opening of the new text, masked.
+ */
+export function requestQuote(newText: string, classification: Pick<Classification, 'category' | 'reasons'>, maxChars: number): string {
+  const folded = newText.replace(/\s+/g, ' ').trim();
+  for (const reason of classification.reasons) {
+    if (reason.gate !== 'category' || reason.category !== classification.category || reason.where !== 'body' || !reason.matched) continue;
+    const words = reason.matched.replace(/\.\.\.$/, '').trim();
+    const at = words.length >= 4 ? folded.indexOf(words) : -1;
+    if (at < 0) continue;
+    const start = Math.max(folded.lastIndexOf('. ', at) + 1, folded.lastIndexOf('? ', at) + 1, folded.lastIndexOf('! ', at) + 1, 0);
+    const ends = ['. ', '? ', '! '].map((mark) => folded.indexOf(mark, at + words.length)).filter((index) => index >= 0);
+    const end = ends.length > 0 ? Math.min(...ends) + 1 : folded.length;
+    return maskPatientIdentifiers(folded.slice(start, end).trim()).slice(0, maxChars);
+  }
+  return maskedExcerpt(newText, maxChars);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Policy } from '../policy/policy.js';
 import type { CompiledTemplates } from '../reply/compile-templates.js';
 import { formatUkDate } from './uk-time.js';
 import { foldedStart } from './excerpt.js';
+import { hospitalOfAddress } from './sender.js';
 
 export interface RenderedReply {
   from: string;
@@ -50,7 +51,8 @@ export function renderReply(input: ReplyInput, policy: Policy, templates: Compil
     signature: data.identity.signature ?? data.identity.alliance,
     mailbox: data.identity.mailbox,
     caseRef: input.caseRef,
-    hospital: input.classification.organisation ?? '',
+    // The trust of the address the reply goes to: a Reply-To at another listed trust is greeted as that trust.
+    hospital: hospitalOfAddress(input.to, policy)?.name ?? input.classification.organisation ?? '',
     senderName: oneLine(input.headers.from?.name ?? ''),
     category: input.classification.category,
     categoryDescription: category.description ?? '',
@@ -72,7 +74,8 @@ export function renderReply(input: ReplyInput, policy: Policy, templates: Compil
     subject: replySubject(input.headers.subject),
     messageId: input.messageId,
     inReplyTo: originalId,
-    references: references.slice(-MAX_REFERENCES),
+    // A long chain keeps its first message (the conversation's root) and its latest ones.
+    references: references.length > MAX_REFERENCES ? [references[0]!, ...references.slice(-(MAX_REFERENCES - 1))] : references,
     headers: {
       // RFC 3834 5.1: mark the reply as automatic so well-behaved responders do not answer it.
       'Auto-Submitted': 'auto-replied',
@@ -88,7 +91,7 @@ export function renderReply(input: ReplyInput, policy: Policy, templates: Compil
 /** `Re: <original>` without doubling an existing Re:, and never a CR/LF (header injection). */
 export function replySubject(original: string): string {
   const subject = oneLine(original).trim();
-  if (/^re\s*:/i.test(subject)) return subject;
+  if (/^re\s*(\[\d+\])?\s*:/i.test(subject)) return subject;
   return subject ? `Re: ${subject}` : 'Re: your message';
 }
 

@@ -56,6 +56,13 @@ export function isHospitalAddress(address: string, policy: Policy): boolean {
   return findHospital(lower, policy) !== null;
 }
 
+/** The listed hospital an address belongs to, or null (neverHospital patterns win, as in isHospitalAddress). */
+export function hospitalOfAddress(address: string, policy: Policy): Hospital | null {
+  const lower = address.trim().toLowerCase();
+  if (policy.neverHospital.some((pattern) => pattern.test(lower))) return null;
+  return findHospital(lower, policy)?.hospital ?? null;
+}
+
 /**
  * A plain local part (RFC 5321 dot-atom) without the characters of old routing tricks ("%", "!"):
  * `evil@gmail.com@northmere.nhs.uk`, `"evil@gmail.com"@northmere.nhs.uk` or `evil%gmail.com@...` is

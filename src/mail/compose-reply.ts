@@ -70,12 +70,13 @@ function isPrintableAscii(value: string): boolean {
 /** RFC 2047 "B" encoded words of at most 75 characters, split between UTF-8 characters, one per folded line. */
 function encodeWords(value: string): string {
   const words: string[] = [];
-  // 45 bytes of UTF-8 become 60 base64 characters: with =?UTF-8?B? and ?=, 72.
+  // 39 bytes of UTF-8 become 52 base64 characters: with =?UTF-8?B? and ?=, 64, and behind
+  // "Subject: " 73, inside RFC 2047's 76 (45 bytes made the first line 81).
   let chunk = '';
   let chunkBytes = 0;
   for (const character of value) {
     const bytes = Buffer.byteLength(character, 'utf8');
-    if (chunkBytes + bytes > 45) {
+    if (chunkBytes + bytes > 39) {
       words.push(chunk);
       chunk = '';
       chunkBytes = 0;

@@ -10,7 +10,8 @@ import { folderKeyFor, FINAL_STATUSES, WAITING_FOR_PERSON, type CaseStatus } fro
 import { whyToPerson } from '../core/why-to-person.js';
 import type { MailMessage, MessageHeaders } from '../core/message.js';
 import { maskNhsNumbers, maskReasons } from '../core/nhs-number.js';
-import { maskedExcerpt } from '../core/excerpt.js';
+import { maskedExcerpt, requestQuote } from '../core/excerpt.js';
+import { maskPatientIdentifiers } from '../core/patient-identifiers.js';
 import { renderReply, type RenderedReply } from '../core/render-reply.js';
 import { isHospitalAddress, matchHospital } from '../core/sender.js';
 import type { HeaderItem, MailSource } from '../mail/mail-source.js';
@@ -64,6 +65,8 @@ export interface PassResult {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Enough of the request's sentence for the reply's quote, which cuts it at a word under 300 characters. */
+const QUOTE_SOURCE_CHARS = 400;
 /**
  * A group of replies is handed to SMTP once fewer than this many are in flight (the pooled
  * transport's 4 connections then always have the next one waiting). Decisions and records stay
@@ -624,7 +627,7 @@ class Pass {
       killSwitch.active,
       decision.renderReply && recipient
         ? (caseId) => {
-            rendered.reply = this.render(caseId, message, classification, recipient, excerpt);
+            rendered.reply = this.render(caseId, message, classification, recipient, requestQuote(message.newText, classification, QUOTE_SOURCE_CHARS));
             return replyFields(rendered.reply);
           }
         : undefined,
@@ -923,7 +926,7 @@ class Pass {
       fromName: headers.from?.name ? maskNhsNumbers(headers.from.name).slice(0, 200) : null,
       organisationId: classification.organisationId,
       organisation: classification.organisation,
-      subject: maskNhsNumbers(headers.subject).slice(0, 300),
+      subject: maskPatientIdentifiers(headers.subject).slice(0, 300),
       excerpt,
       body,
       category: classification.category,
@@ -1010,7 +1013,7 @@ export function threadKeyOf(headers: MessageHeaders): string | null {
 function sameMessage(row: CaseRow, headers: MessageHeaders, receivedAt: Date): boolean {
   if (row.subject === null) return true;
   const dated = headers.date !== null && headers.date.getTime() === receivedAt.getTime();
-  return row.subject === maskNhsNumbers(headers.subject).slice(0, 300) && row.from_address === (headers.from?.address ?? null) && (!dated || row.received_at === receivedAt.getTime());
+  return row.subject === maskPatientIdentifiers(headers.subject).slice(0, 300) && row.from_address === (headers.from?.address ?? null) && (!dated || row.received_at === receivedAt.getTime());
 }
 
 function receivedTime(headers: MessageHeaders, item: HeaderItem, now: Date): Date {

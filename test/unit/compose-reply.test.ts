@@ -89,6 +89,17 @@ describe('composeReply', () => {
     expect(raw).not.toMatch(/[^\x00-\x7f]/);
   });
 
+  it('an encoded subject keeps every line within RFC 2047\'s 76 characters, the first behind "Subject: " too', async () => {
+    const subject = 'Re: Prescription request – Ms Renée CASTEL – Zoë O\'Brien – über-long subject that wraps';
+    const raw = composeReply(reply({ subject }), DATE).toString('latin1');
+    const head = raw.split('\r\n\r\n')[0]!.split('\r\n');
+    const start = head.findIndex((line) => line.startsWith('Subject: '));
+    const lines = [head[start]!, ...head.slice(start + 1).filter((line, i, all) => all.slice(0, i + 1).every((l) => l.startsWith(' ')))];
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(76);
+    expect((await simpleParser(raw)).subject).toBe(subject);
+  });
+
   it('a line break in the subject cannot add a header', async () => {
     const mail = await simpleParser(composeReply(reply({ subject: 'Re: hello\r\nBcc: someone@example.com' }), DATE));
     expect(mail.bcc).toBeUndefined();

@@ -59,6 +59,35 @@ describe('renderReply', () => {
     expect(reply.headers).toMatchObject({ 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All', 'X-PCN-Case-Id': 'PCN-000042' });
   });
 
+  it('greets the trust of the address the reply goes to (a Reply-To at another listed trust)', () => {
+    const reply = renderReply(
+      { headers: headers(), quoteSource: 'Please arrange a U&E.', classification, caseRef: 'PCN-000042', to: 'staldrics.renal@nhs.net', from: 'rivermarsh.pcnalliance@nhs.net', messageId: '<pcn-autoreply.PCN-000042.abc@nhs.net>' },
+      policy,
+      templates,
+    );
+    expect(reply.text).toMatch(/Dear colleague at St Aldric's Hospital NHS Foundation Trust/);
+    expect(reply.text).not.toMatch(/Northmere/);
+  });
+
+  it('a long References chain keeps its root and its latest messages', () => {
+    const chain = Array.from({ length: 15 }, (_, i) => `<ref${String(i + 1).padStart(2, '0')}@northmere.nhs.uk>`);
+    const { references } = render(headers({ references: chain }));
+    expect(references).toHaveLength(10);
+    expect(references[0]).toBe('<ref01@northmere.nhs.uk>');
+    expect(references.slice(-2)).toEqual(['<ref15@northmere.nhs.uk>', '<orig-1@northmere.nhs.uk>']);
+  });
+
+  it('a message without a subject is thanked without an empty quotation', () => {
+    const { text, html } = render(headers({ subject: '' }));
+    expect(text).not.toContain('""');
+    expect(html).not.toContain('&ldquo;&rdquo;');
+    expect(text).toMatch(/Thank you for your message of 16 November 2026\./);
+  });
+
+  it('"Re[2]:" is already a reply subject', () => {
+    expect(replySubject('Re[2]: Bloods')).toBe('Re[2]: Bloods');
+  });
+
   it('says who we are, cites the contract, gives the urgent line and the case reference', () => {
     const { text, html } = render(headers());
     for (const part of [text, html]) {
