@@ -79,7 +79,11 @@ async function corpusTexts(): Promise<string[]> {
     'A scaphoid fracture that was missed; complete heart block with a heart rate of 32; pulse was 68; severely dehydrated, has had no fluids for two days; lost weight and is very thirsty; not thirsty.',
   ];
   const letter = 'Thank you for seeing this patient in clinic today, please review the attached. '.repeat(40);
-  return [...texts, ...extra, ...extra.map((text) => `${letter}${text}`)];
+  // The letters probed for wrong replies (letters.test.ts): each names what a rule was written for.
+  const probed = ['held', 'answered'].flatMap((name) =>
+    (JSON.parse(readFileSync(join(root, `test/fixtures/letters/${name}.json`), 'utf8')) as Array<{ subject: string; text: string }>).flatMap((l) => [l.subject, l.text]),
+  );
+  return [...texts, ...extra, ...probed, ...extra.map((text) => `${letter}${text}`), ...probed.map((text) => `${letter}${text}`)];
 }
 
 /**
