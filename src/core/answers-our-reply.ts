@@ -1,9 +1,9 @@
 import type { MailMessage } from './message.js';
 
-/** The Message-ID our replies carry (reply-message-id.ts): `<pcn-autoreply.PCN-000123.abcdef...@domain>`. */
-const OUR_REPLY_ID = /^<pcn-autoreply\.(PCN-\d{6,9})\.[a-p]+@[^>]+>$/i;
-/** Our case reference, as every reply states it ("Our reference: PCN-000123"). */
-const CASE_REFERENCE = /\bPCN-\d{6,9}\b/;
+/** The Message-ID our replies carry (reply-message-id.ts): `<pcn-autoreply.PCN-000123.abcdef...@domain>`, anywhere in a header's value. */
+const OUR_REPLY_ID = /<\s*pcn-autoreply\.(PCN-\d{6,9})\.[a-p]+@[^>\s]+\s*>/i;
+/** Our case reference, as every reply states it ("Our reference: PCN-000123"), also wrapped after its hyphen. */
+const CASE_REFERENCE = /\bPCN-[\s>]*(\d{6,9})\b/i;
 
 /**
  * How the message shows it answers one of our automatic replies, or null: it names one in
@@ -11,16 +11,21 @@ const CASE_REFERENCE = /\bPCN-\d{6,9}\b/;
  * Answering it with the template again would be a loop (the hospital's reply to our reply got
  * a second reply, one per round), whatever its words ask.
  */
-export function answersOurReply(message: Pick<MailMessage, 'inReplyTo' | 'references' | 'quotedText'>): string | null {
-  for (const id of [message.inReplyTo, ...message.references]) {
-    const match = id ? OUR_REPLY_ID.exec(id.trim()) : null;
-    if (match) return `${id!.trim()} (our reply to ${match[1]!.toUpperCase()})`;
+export function answersOurReply(message: Pick<MailMessage, 'inReplyTo' | 'references' | 'quotedText' | 'footerText'> & { headers?: Record<string, string[]> }): string | null {
+  // In-Reply-To may name several messages ("<theirs> <ours>"): every value is searched, not only the first id.
+  for (const id of [message.inReplyTo, ...message.references, ...(message.headers?.['in-reply-to'] ?? [])]) {
+    const match = id ? OUR_REPLY_ID.exec(id) : null;
+    if (match) return `${match[0].replace(/\s+/g, '')} (our reply to ${match[1]!.toUpperCase()})`;
   }
   const quoted = quotedCaseReference(message.quotedText);
-  return quoted ? `${quoted} in the quoted text` : null;
+  if (quoted) return `${quoted} in the quoted text`;
+  // Our reply pasted under a separator the splitter does not know lands in the footer.
+  const footer = quotedCaseReference(message.footerText);
+  return footer ? `${footer} below the message` : null;
 }
 
-/** Our case reference in a quoted or forwarded text, or null. The worker's parse thread keeps only this of a reply's history (worker-answer.ts). */
-export function quotedCaseReference(quotedText: string): string | null {
-  return CASE_REFERENCE.exec(quotedText)?.[0] ?? null;
+/** Our case reference in a quoted or forwarded text, or null. The worker's parse thread keeps only this of a reply's history and footer (worker-answer.ts). */
+export function quotedCaseReference(text: string): string | null {
+  const match = CASE_REFERENCE.exec(text);
+  return match ? `PCN-${match[1]}` : null;
 }

@@ -58,7 +58,7 @@ export function automaticMailReasons(h: MessageHeaders): Reason[] {
   const from = h.from?.address ?? '';
   const local = from.split('@')[0] ?? '';
   if (/^(mailer-daemon|postmaster)$/i.test(local)) add('rfc3834.daemon-sender', 'sent by a mail system (MAILER-DAEMON / postmaster)', from, 'sender');
-  else if (NO_REPLY_LOCAL_PART.test(local)) {
+  else if (/^(no-?reply|do-?not-?reply|donotreply|no_reply|noreply[._-].*|.*[._-]no-?reply)$/i.test(local)) {
     add('noreply-sender', 'sent from a no-reply address', from, 'sender');
   }
   if (AUTOMATIC_SUBJECT.test(h.subject)) {
@@ -69,15 +69,26 @@ export function automaticMailReasons(h: MessageHeaders): Reason[] {
 
 export const OTHER_AUTOMATIC_HEADERS = ['x-autoreply', 'x-autorespond', 'x-auto-generated', 'x-failed-recipients', 'x-loop', 'feedback-id'] as const;
 
-/** noreply, no-reply, no.reply, no_reply, do-not-reply, donotreply, do_not_reply, alone or as a part ("renal-donotreply", "noreply.pathology"). */
+/**
+ * noreply, no-reply, no.reply, no_reply, do-not-reply, donotreply, do_not_reply, alone or as a part
+ * ("renal-donotreply", "noreply.pathology"). Such an address is never a reply's recipient
+ * (isNoReplyAddress); only the forms above it in automaticMailReasons make a message automatic, so an
+ * e-discharge system's "edischarge-donotreply@" letter is still read, and an urgent one reaches a person.
+ */
 const NO_REPLY_LOCAL_PART = /^(.*[._+-])?(no[._-]?reply|do[._-]?not[._-]?reply)([._+-].*)?$/i;
 
+export function isNoReplyAddress(address: string): boolean {
+  const at = address.lastIndexOf('@');
+  return NO_REPLY_LOCAL_PART.test(at > 0 ? address.slice(0, at) : address);
+}
+
 /**
- * Subjects of automatic replies and reports, behind any "RE:"/"FW:" (an out-of-office answering our
- * reply keeps our subject after its own prefix); Lotus Notes writes "AUTO:".
+ * Subjects of automatic replies and reports, at the start of the subject (a person forwarding a bounce,
+ * "FW: Undeliverable: ...", or answering an out-of-office, "RE: Out of Office ...", writes a message of
+ * their own, which is read); Lotus Notes writes "AUTO:".
  */
 const AUTOMATIC_SUBJECT =
-  /^\s*((re|fw|fwd|aw|sv|vs)\s*:\s*)*(automatic reply|auto(matic)?[- ]?(reply|response)|auto:|out[- ]of[- ](the[- ])?office|autoreply|undeliverable|delivery status notification|mail delivery (failed|failure|system)|read:|not read:|returned mail|recall:)/i;
+  /^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|auto:|out[- ]of[- ](the[- ])?office|autoreply|undeliverable|delivery status notification|mail delivery (failed|failure|system)|read:|not read:|returned mail|recall:)/i;
 
 function clip(value: string): string {
   return value.length > 120 ? `${value.slice(0, 117)}...` : value;

@@ -43,6 +43,8 @@ const GATE_HEADERS = new Set([
   'x-failed-recipients',
   'feedback-id',
   'x-loop',
+  // Read whole by the loop guard (answers-our-reply.ts): it may name several messages.
+  'in-reply-to',
   'sender',
   // Read by the high-importance hold (src/core/importance.ts).
   'importance',

@@ -68,13 +68,14 @@ const PATIENT_SENTENCE =
 
 /**
  * News about a patient's state that no signature, disclaimer or service notice carries: a result
- * with its value ("potassium 6.9", "K+ 6.9"), or words of acute risk ("suicidal thoughts",
- * "stockpiling his tablets", "chest pain"). A footer-looking paragraph with such news is the
+ * with its value ("potassium 6.9", "K+ 6.9"), or words of acute risk said of a person ("he
+ * disclosed suicidal thoughts", "stockpiling his tablets"; not a team's name such as "Self-Harm
+ * Liaison Team" or a disclaimer's "if you have safeguarding concerns"). A footer-looking paragraph with such news is the
  * sender's message ("Confidential: he disclosed suicidal thoughts ...", a line under the sign-off
  * "K+ 6.9 on today's sample - please contact him"), and the urgency rules must read it.
  */
 const CLINICAL_NEWS =
-  /\b(?:potassium|sodium|haemoglobin|hemoglobin|Hb|INR|eGFR|creatinine|troponin|glucose|lactate|calcium|platelets?|neutrophils?|lithium|digoxin|CRP)\b[^.\n]{0,25}?\d|\bK\+\s?(?:of |was |is |at )?\d|\b(?:suicid\w*|self[- ]harm\w*|overdose\w*|stockpil\w*|chest pain|collapsed|unresponsive|bleeding heavily|critical (?:result|value)s?|arrhythmias?|safeguarding concerns?)\b/i;
+  /\b(?:potassium|sodium|haemoglobin|hemoglobin|Hb|INR|eGFR|creatinine|troponin|glucose|lactate|calcium|platelets?|neutrophils?|lithium|digoxin|CRP)\b[^.\n]{0,25}?\d|\bK\+\s?(?:of |was |is |at )?\d|\b(?:he|she|they|his|her|him|their|the patient|patient's)\b[^\n]{0,80}?\b(?:suicid\w*|self[- ]harm\w*|overdose\w*|stockpil\w*|chest pain|collapsed|unresponsive|bleeding heavily|critical (?:result|value)s?|arrhythmias?|safeguarding concerns?)\b|\b(?:critical (?:result|value)s?)\b/i;
 
 /**
  * Stock phrases of trust disclaimers, NHSmail footers and e-mail banners. A paragraph with one

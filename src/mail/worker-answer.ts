@@ -17,7 +17,7 @@ export function answerForWorker(raw: Buffer, message: MailMessage, options: Pars
     // A forward's forwarded message is read for urgency (src/core/classify.ts): kept. Of a reply's
     // history only our case reference is kept, which the loop guard looks for (answers-our-reply.ts).
     if (!isForward(message)) message.quotedText = quotedCaseReference(message.quotedText) ?? '';
-    message.footerText = '';
+    message.footerText = quotedCaseReference(message.footerText) ?? '';
     if (!slim.keepWholeText) message.text = '';
   }
   return message;

@@ -12,11 +12,15 @@ const TRACE_FIELD =
 
 /**
  * What identifies a message in the case log: its Message-ID, or, without one, a hash of its header
- * block less the trace fields servers add on the way.
+ * block less the trace fields servers add on the way, and of its body's length.
  */
-export function messageKey(headers: MessageHeaders, item: Pick<HeaderItem, 'header'>): string {
+export function messageKey(headers: MessageHeaders, item: Pick<HeaderItem, 'header' | 'size'>): string {
   if (headers.messageId) return headers.messageId;
-  return `sha256:${createHash('sha256').update(withoutTraceFields(item.header)).digest('hex')}`;
+  // The body's length too: two different messages with the same sender, subject and no Date (a
+  // system that sends "Pathology result" again and again) must not share a key, or the second is
+  // lost as "already seen" (found by a review of this change); a copy's body is the same.
+  const bodyBytes = Math.max(0, item.size - item.header.length);
+  return `sha256:${createHash('sha256').update(withoutTraceFields(item.header)).update(`\n${bodyBytes}`).digest('hex')}`;
 }
 
 /** The key a message without a Message-ID had before 2026-11-28 (its whole header block): a log from then still knows it. */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Classification, Reason } from '../core/classification.js';
 import { classify, classifyHeaders } from '../core/classify.js';
 import { answersOurReply } from '../core/answers-our-reply.js';
+import { isNoReplyAddress } from '../core/automatic-mail.js';
 import { highImportanceMark } from '../core/importance.js';
 import { decide, onlyCopiedIn, replyRecipient, tooOldReason, type Decision } from '../core/decide.js';
 import { folderKeyFor, FINAL_STATUSES, WAITING_FOR_PERSON, type CaseStatus } from '../core/case-status.js';
@@ -603,7 +604,7 @@ class Pass {
     }
     if (looksLikeBounce(headers) && raw) this.recordBounce(raw, headers);
 
-    const recipient = replyRecipient(message.from, message.replyTo, (address) => isHospitalAddress(address, policy));
+    const recipient = replyRecipient(message.from, message.replyTo, (address) => isHospitalAddress(address, policy) && !isNoReplyAddress(address));
     // Read once: the trace records the kill switch as the decision saw it (one stat of the stop file per message).
     const killSwitch = this.options.killSwitch();
     const reused = this.reusedMessageIds.get(key);

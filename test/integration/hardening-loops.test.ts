@@ -132,6 +132,35 @@ describe('a non-compliant hospital auto-responder', () => {
     expect(readCases(databasePath)).toHaveLength(1);
   });
 
+  it('two different messages without a Message-ID, with the same sender, subject and no Date, are both logged', async () => {
+    const message = (received: string, text: string): Buffer =>
+      Buffer.from([received, `From: Pathology <${HOSPITAL}>`, `To: ${SHARED_MAILBOX}`, 'Subject: Pathology result', 'Content-Type: text/plain; charset=utf-8', '', text].join('\r\n'));
+    await dovecot.seed('INBOX', [
+      message('Received: from mx1 by mx.nhs.net; Thu, 19 Nov 2026 09:00:01 +0000', 'Could the GP practice please arrange a repeat U&E in 2 weeks.'),
+      message('Received: from mx1 by mx.nhs.net; Thu, 19 Nov 2026 09:20:01 +0000', 'URGENT: potassium 6.9 on today\'s sample. Please contact the patient today.'),
+    ]);
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    expect(readCases(databasePath).map((c) => c.category).sort()).toEqual(['blood_test_request', 'urgent_clinical']);
+  });
+
+  it('a no-reply sender is never answered, and its urgent letter still reaches a person', async () => {
+    const from = (address: string, subject: string, text: string): Buffer =>
+      Buffer.from([`From: ${address}`, `To: ${SHARED_MAILBOX}`, `Subject: ${subject}`, 'Date: Thu, 19 Nov 2026 09:00:00 +0000', `Message-ID: <${subject.replace(/\W/g, '')}@northmere.nhs.uk>`, 'Content-Type: text/plain; charset=utf-8', '', text].join('\r\n'));
+    await dovecot.seed('INBOX', [
+      from('renal.secretaries-donotreply@northmere.nhs.uk', 'Re: Request for U&E - Mr B', 'This is an automated acknowledgement. Could the GP practice please arrange a repeat U&E in 2 weeks.'),
+      from('edischarge-donotreply@northmere.nhs.uk', 'Discharge summary - Mr C', 'GP actions: URGENT - potassium 6.9 on discharge bloods; please contact the patient today.'),
+    ]);
+    const result = await once();
+    expect(result.code, result.stderr).toBe(0);
+    expect(sink.messages).toHaveLength(0);
+    const cases = readCases(databasePath);
+    expect(cases.map((c) => [c.from_address, c.category, c.status])).toEqual([
+      ['renal.secretaries-donotreply@northmere.nhs.uk', 'blood_test_request', 'review'],
+      ['edischarge-donotreply@northmere.nhs.uk', 'urgent_clinical', 'review'],
+    ]);
+  });
+
   it('a log from before 2026-11-28 still knows its messages without a Message-ID (keyed by the whole header block)', async () => {
     const lines = [`From: Debbie Marsh <${HOSPITAL}>`, `To: ${SHARED_MAILBOX}`, 'Subject: Request for U&E - Mrs E', 'Date: Thu, 19 Nov 2026 09:00:00 +0000', 'Content-Type: text/plain; charset=utf-8'];
     await dovecot.seed('INBOX', [Buffer.from([...lines, '', 'Could the GP practice please arrange a repeat U&E in 2 weeks.'].join('\r\n'))]);

@@ -50,7 +50,7 @@ describe('parse pool threads (dist)', () => {
           if (full.quotedText || full.footerText) withHistory++;
           // A forward keeps its forwarded message, which is read for urgency; a reply, only our case
           // reference in its history, which the loop guard reads.
-          expect(slim[index]).toEqual({ ...full, quotedText: isForward(full) ? full.quotedText : (quotedCaseReference(full.quotedText) ?? ''), footerText: '', text: keepWholeText ? full.text : '' });
+          expect(slim[index]).toEqual({ ...full, quotedText: isForward(full) ? full.quotedText : (quotedCaseReference(full.quotedText) ?? ''), footerText: quotedCaseReference(full.footerText) ?? '', text: keepWholeText ? full.text : '' });
           expect(classify(slim[index]!, loaded.policy, now)).toEqual(classify(full, loaded.policy, now));
           expect(answersOurReply(slim[index]!)).toEqual(answersOurReply(full));
         }

@@ -3,7 +3,7 @@ import { parseHeaderBlock } from '../../src/mail/parse-headers.js';
 import { earlierMessageKey, messageKey } from '../../src/worker/message-key.js';
 
 const block = (lines: string[]): Buffer => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
-const keyOf = (header: Buffer): string => messageKey(parseHeaderBlock(header), { header });
+const keyOf = (header: Buffer, body = 60): string => messageKey(parseHeaderBlock(header), { header, size: header.length + body });
 const base = ['From: Debbie Marsh <debbie.marsh@northmere.nhs.uk>', 'To: rivermarsh.pcnalliance@nhs.net', 'Subject: Request for U&E - Mr B', 'Date: Thu, 19 Nov 2026 09:00:00 +0000'];
 
 describe('messageKey', () => {
@@ -23,6 +23,11 @@ describe('messageKey', () => {
     ]);
     expect(keyOf(again)).toBe(keyOf(first));
     expect(earlierMessageKey({ header: again })).not.toBe(earlierMessageKey({ header: first }));
+  });
+
+  it('without a Message-ID, differs for a different body under the same headers (a system that sends the same subject again)', () => {
+    const header = block(base);
+    expect(keyOf(header, 80)).not.toBe(keyOf(header, 60));
   });
 
   it('without a Message-ID, differs for a different subject, sender or date', () => {

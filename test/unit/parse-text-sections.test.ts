@@ -88,6 +88,8 @@ describe('splitSections', () => {
     ['a service notice about the patient', `${REQUEST}\n\nKind regards,\nAnn Smith\n\nIf you have an urgent query about this patient, please call the ward.`],
     ['a disclaimer below a postscript', `${REQUEST}\n\nThanks\nAnn\n\nPS I am away next week.\n\nThis e-mail is confidential. If you are not the intended recipient, please delete it. Urgent matters: telephone the ward.`],
     ['a signature of a stroke consultant with a phone number', `${REQUEST}\n\nKind regards,\nDr Ann Smith\nConsultant in Stroke Medicine, not for urgent queries\n01632 960000`],
+    ['a signature of a self-harm liaison team', `${REQUEST}\n\nKind regards,\nAnn Smith\nMedical Secretary, Self-Harm Liaison Team - not for urgent queries`],
+    ['a disclaimer about safeguarding concerns', `${REQUEST}\n\nThis e-mail is confidential. If you have safeguarding concerns please contact the safeguarding team; urgent matters to the ward.`],
     ['a disclaimer that mentions patient data', `${REQUEST}\n\nThis e-mail and any files transmitted with it are confidential. NHSmail is approved for exchanging patient data. If this is urgent please call 01632 960000.`],
   ])('%s stays in the footer', (_name, text) => {
     const sections = splitSections(text);
