@@ -28,18 +28,27 @@ export function maskedExcerpt(text: string, maxChars: number): string {
  * an attachment), the opening of the new text, masked.
  */
 export function requestQuote(newText: string, classification: Pick<Classification, 'category' | 'reasons'>, maxChars: number): string {
-  const folded = newText.replace(/\s+/g, ' ').trim();
+  // Lines kept: a letter that lists "Patient: ... / DOB: ... / Address: ..." on lines of their own has
+  // no full stops between them, and its "sentence" would be the whole opening.
+  const lined = newText.replace(/[ \t\u00a0]+/g, ' ').replace(/ ?\n[ \n]*/g, '\n').trim();
   for (const reason of classification.reasons) {
     if (reason.gate !== 'category' || reason.category !== classification.category || reason.where !== 'body' || !reason.matched) continue;
     const words = reason.matched.replace(/\.\.\.$/, '').trim();
-    const at = words.length >= 4 ? folded.indexOf(words) : -1;
-    if (at < 0) continue;
-    const start = Math.max(folded.lastIndexOf('. ', at) + 1, folded.lastIndexOf('? ', at) + 1, folded.lastIndexOf('! ', at) + 1, 0);
-    const ends = ['. ', '? ', '! '].map((mark) => folded.indexOf(mark, at + words.length)).filter((index) => index >= 0);
-    const end = ends.length > 0 ? Math.min(...ends) + 1 : folded.length;
-    return maskPatientIdentifiers(folded.slice(start, end).trim()).slice(0, maxChars);
+    if (words.length < 4) continue;
+    const found = new RegExp(words.split(/\s+/).map(escapeRegExp).join('\\s+')).exec(lined);
+    if (!found) continue;
+    const at = found.index;
+    const after = (index: number, length: number): number => (index >= 0 ? index + length : 0);
+    const start = Math.max(...['. ', '? ', '! '].map((mark) => after(lined.lastIndexOf(mark, at), 2)), after(lined.lastIndexOf('\n', at), 1));
+    const ends = ['. ', '? ', '! ', '\n'].map((mark) => lined.indexOf(mark, at + found[0].length)).filter((index) => index >= 0);
+    const end = ends.length > 0 ? Math.min(...ends) + 1 : lined.length;
+    return maskPatientIdentifiers(lined.slice(start, end).replace(/\s+/g, ' ').trim()).slice(0, maxChars);
   }
   return maskedExcerpt(newText, maxChars);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**

@@ -13,7 +13,8 @@ const FORWARD_MARKER = /^(?:-{2,}\s*forwarded (?:message|by)|begin forwarded mes
  * trail below"): what is below is what the message is about, as in a forward (found by an
  * adversarial review: a critical result in the quoted note of such a reply got the template).
  */
-const POINTS_BELOW = /\b(?:see|read|note|action|review|look at)\b[^.\n]{0,40}\bbelow\b|\b(?:e-?mail|message|note|letter|result|trail|thread|request|correspondence)s? below\b/i;
+const POINTS_BELOW =
+  /\b(?:see|read|note|action|review|look at|find|follow|check)\b[^.\n]{0,40}\bbelow\b|\b(?:e-?mail|message|note|letter|result|trail|thread|request|correspondence|comments?|details|information|discussion|advice|plan)s? (?:are |is )?below\b|\bas below\b/i;
 
 export function isForward(message: { subject: string; quotedText: string; newText?: string }): boolean {
   if (FORWARD_SUBJECT.test(message.subject)) return true;

@@ -19,6 +19,10 @@ describe('isForward', () => {
     ["please see Dr Rahman's note below", 'Please see Dr Rahman\'s note below. Could the practice arrange a repeat U&E?'],
     ['see the trail below', 'See the trail below - could you arrange the bloods.'],
     ['as per the email below', 'As per the email below, please arrange an ECG.'],
+    ["please find Dr Rahman's comments below", "Please find Dr Rahman's comments below. Could the practice arrange a repeat U&E?"],
+    ['comments are below', "Dr Rahman's comments are below; could you arrange the bloods."],
+    ['FYI as below', 'FYI as below - could you arrange the bloods.'],
+    ['details below', 'Details below. Please arrange a repeat U&E.'],
   ])('a reply whose new text points at the history below (%s) is read like a forward', (_name, newText) => {
     expect(isForward({ subject: 'RE: Mr Holloway', quotedText: '-----Original Message-----\nFrom: a@b', newText })).toBe(true);
     expect(isForward({ subject: 'RE: Mr Holloway', quotedText: '', newText }), 'nothing below to read').toBe(false);

@@ -11,8 +11,19 @@ describe('maskPatientIdentifiers', () => {
     ['a RiO number', 'RiO: EF0029348', 'RiO: E********'],
     ['a hospital number standing alone', 'Mr Wayne HOLT, K1120498', 'Mr Wayne HOLT, K*******'],
     ['a postcode', 'Marshgate MG4 7QT', 'Marshgate *** ***'],
-    ['a mobile number', 'tel 07700 900123', 'tel 077** ******'],
-    ['a landline', 'the ward on 01632 960000', 'the ward on 016** ******'],
+    ['a mobile number', 'call her on 07700 900123', 'call her on 077** ******'],
+    ['a number after "tel"', 'tel 01632 960001', 'tel ***** ******'],
+    ['a ward number, which staff need, left', 'the ward on 01632 960000', 'the ward on 01632 960000'],
+    ['dose times left', 'Insulin glargine at 0800 1200 1800', 'Insulin glargine at 0800 1200 1800'],
+    ['a date of birth written as ISO', 'born 1951-07-03', 'born ****-**-**'],
+    ['a date of birth with an ordinal', 'DOB 3rd July 1951', 'DOB *** **** ****'],
+    ['a date of birth after a dash', 'Date of Birth - 03/07/1951', 'Date of Birth - **/**/****'],
+    ['a hospital number in lower case', 'hosp no: k1120498', 'hosp no: k*******'],
+    ['an all-digit hospital number', 'hospital number 4482913', 'hospital number 4******'],
+    ['a RIO number in capitals', 'RIO No: 1234567', 'RIO No: 1******'],
+    ['an NHS number after a dash, check digit wrong', 'NHS Number - 943 476 5918', 'NHS Number - 943 *** ****'],
+    ["a patient's own e-mail address", 'email jane.smith1951@gmail.com', 'email j***@***'],
+    ["an NHS address, which is staff's, left", 'renal.secs@northmere.nhs.uk', 'renal.secs@northmere.nhs.uk'],
     ['an NHS number with a wrong check digit, after "NHS No"', 'NHS No: 999 029 9918 (typo)', 'NHS No: 999 *** **** (typo)'],
     ['an NHS number grouped 4-3-3', 'NHS: 9990 299 919', 'NHS: 999* *** ***'],
     ['an NHS number grouped with slashes', 'NHS: 999 / 029 / 9919', 'NHS: 999 / *** / ****'],
@@ -39,6 +50,12 @@ describe('what the reply quotes and the case keeps of a letter', () => {
 
   it('the reply quotes the sentence that asks, not the opening that names the patient', () => {
     expect(requestQuote(letter, classification, 400)).toBe("Could the GP practice please arrange a repeat U&E in 2 weeks' time and forward the result to the renal secretaries.");
+  });
+
+  it('a letter set out on lines without full stops: only the line that asks, from its first letter', () => {
+    const lines = 'Patient: Jane SMITH\nDOB 03/07/1951\nAddress: 14 Cooper\'s Row, Marshgate MG4 7QT\nEmail jane.smith1951@gmail.com\nCould the GP practice please arrange a repeat U&E in 2 weeks\nThanks';
+    expect(requestQuote(lines, classification, 400)).toBe('Could the GP practice please arrange a repeat U&E in 2 weeks');
+    expect(requestQuote('Could you arrange a repeat U&E', classification, 400)).toBe('Could you arrange a repeat U&E');
   });
 
   it('without a request sentence in the text, the opening, with every identifier masked', () => {
