@@ -83,7 +83,7 @@ async function corpusTexts(): Promise<string[]> {
   const probed = ['held', 'answered'].flatMap((name) =>
     (JSON.parse(readFileSync(join(root, `test/fixtures/letters/${name}.json`), 'utf8')) as Array<{ subject: string; text: string }>).flatMap((l) => [l.subject, l.text]),
   );
-  return [...texts, ...extra, ...probed, ...extra.map((text) => `${letter}${text}`), ...probed.map((text) => `${letter}${text}`)];
+  return [...texts, ...extra, ...probed, ...extra.map((text) => `${letter}${text}`)];
 }
 
 /**
@@ -116,5 +116,6 @@ describe('classifier prefilter', () => {
     }
     // The comparison means something only if many rules fire on these texts.
     expect(matched).toBeGreaterThan(300);
-  });
+    // Some 200 rules over some 2,000 texts: about 20 s alone, three times that beside the other test files.
+  }, 240_000);
 });
