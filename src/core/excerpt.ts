@@ -1,5 +1,6 @@
 import type { Classification } from './classification.js';
 import { maskPatientIdentifiers } from './patient-identifiers.js';
+import { escapeRegExp } from '../policy/address-pattern.js';
 
 /**
  * How far past the cut an identifier may run and still be recognised whole ("Hosp No: N0482913",
@@ -45,10 +46,6 @@ export function requestQuote(newText: string, classification: Pick<Classificatio
     return maskPatientIdentifiers(lined.slice(start, end).replace(/\s+/g, ' ').trim()).slice(0, maxChars);
   }
   return maskedExcerpt(newText, maxChars);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**

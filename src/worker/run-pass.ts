@@ -927,7 +927,7 @@ class Pass {
       fromName: headers.from?.name ? maskNhsNumbers(headers.from.name).slice(0, 200) : null,
       organisationId: classification.organisationId,
       organisation: classification.organisation,
-      subject: maskPatientIdentifiers(headers.subject).slice(0, 300),
+      subject: loggedSubject(headers.subject),
       excerpt,
       body,
       category: classification.category,
@@ -1014,7 +1014,12 @@ export function threadKeyOf(headers: MessageHeaders): string | null {
 function sameMessage(row: CaseRow, headers: MessageHeaders, receivedAt: Date): boolean {
   if (row.subject === null) return true;
   const dated = headers.date !== null && headers.date.getTime() === receivedAt.getTime();
-  return row.subject === maskPatientIdentifiers(headers.subject).slice(0, 300) && row.from_address === (headers.from?.address ?? null) && (!dated || row.received_at === receivedAt.getTime());
+  return row.subject === loggedSubject(headers.subject) && row.from_address === (headers.from?.address ?? null) && (!dated || row.received_at === receivedAt.getTime());
+}
+
+/** A message's subject as its case keeps it: identifiers masked, at most 300 characters. */
+function loggedSubject(subject: string): string {
+  return maskPatientIdentifiers(subject).slice(0, 300);
 }
 
 function receivedTime(headers: MessageHeaders, item: HeaderItem, now: Date): Date {
